@@ -1,0 +1,82 @@
+package httpextract
+
+import "github.com/pcapq/pcapq/tcpsession"
+
+// Header is one header field as it appeared on the wire (order kept).
+type Header struct {
+	Name  string
+	Value string
+}
+
+// Transaction is one row of the http table: a request paired with its
+// response on one connection. Times are nanoseconds since the Unix epoch;
+// 0 means "not seen" (NULL in the table).
+type Transaction struct {
+	FlowID      int64
+	CommunityID string
+	TransDepth  int // 1-based position in the connection
+
+	TsReqStart  int64 // capture time of the segment holding the first request byte
+	TsReqEnd    int64 // ... of the segment completing the request (headers + body)
+	TsRespStart int64 // ... holding the first response byte
+	TsRespEnd   int64 // ... completing the response
+	ReqFrame    int64 // frame of the first request byte
+	RespFrame   int64 // frame of the first response byte
+
+	Method, Host, URI, Path, Query, Version string
+	UserAgent, Referrer, ReqContentType     string
+	ReqBodyLen                              int64 // decoded request body length
+
+	HasStatus                                       bool
+	StatusCode                                      int
+	StatusMsg, RespVersion, RespContentType         string
+	TransferEncoding, ContentEncoding               string
+	RespBodyLen                                     int64 // decoded: de-chunked and decompressed
+	RespWireLen                                     int64 // body bytes as on the wire
+	ReqHeaders, RespHeaders                         []Header
+	Upgrade                                         string // "websocket", "h2c", "connect" or ""
+	Missing                                         string // "response", "request" or ""
+	Gap                                             bool
+	Error                                           string // Zeek-style name or ""
+}
+
+// Body is one row of http_bodies (only with Options.KeepBodies).
+type Body struct {
+	FlowID     int64
+	TransDepth int
+	Dir        tcpsession.Dir // DirOrig = request body, DirResp = response body
+	Data       []byte         // decoded, capped at Options.MaxBodyKeep
+	Truncated  bool
+}
+
+// Sink receives extracted rows; values passed are owned by the sink.
+type Sink interface {
+	Transaction(t *Transaction)
+	Body(b *Body)
+	Warning(frame int64, kind, detail string)
+}
+
+// Options bound the parser. Start from DefaultOptions.
+type Options struct {
+	KeepBodies         bool
+	MaxBodyKeep        int64 // bytes of each body kept when KeepBodies
+	MaxDecompressed    int64 // decoded body bytes counted before giving up (inflate_failed / bomb)
+	MaxRatio           int64 // max decompressed/compressed ratio
+	MaxHeaderBytes     int   // per message header block (net/http default 1 MiB)
+	MaxHeaders         int   // header fields per message
+	MaxLineLength      int   // request/status line and chunk-size line
+	MaxPendingRequests int   // pipelined requests waiting for responses, per connection
+}
+
+// DefaultOptions returns safe bounds.
+func DefaultOptions() Options {
+	return Options{
+		MaxBodyKeep:        1 << 20,
+		MaxDecompressed:    64 << 20,
+		MaxRatio:           1000,
+		MaxHeaderBytes:     1 << 20,
+		MaxHeaders:         256,
+		MaxLineLength:      8192,
+		MaxPendingRequests: 1024,
+	}
+}

@@ -1,0 +1,63 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Record is one packet record read from a capture. A Reader reuses the
+// Record's Data buffer: Data is valid only until the next call to Next.
+type Record struct {
+	Ts       int64  // capture time, nanoseconds since the Unix epoch
+	CapLen   int    // bytes captured (len(Data))
+	OrigLen  int    // bytes on the wire
+	Iface    int    // pcapng interface index (0 for pcap)
+	LinkType uint32 // link type of the record's interface
+	Offset   int64  // byte offset of the record (its block, for pcapng) in the uncompressed stream
+	Data     []byte
+}
+
+// Reader reads packet records from one capture stream.
+//
+// Next returns io.EOF at a clean end. Any other error is a *FormatError (or an
+// I/O error from the underlying reader) and is sticky: every later call
+// returns it again. Records returned before the error are good and are kept.
+type Reader interface {
+	Next(r *Record) error
+	// Format is "pcap", "pcap-ns" or "pcapng".
+	Format() string
+	// LinkTypes lists the distinct link types seen so far, in order of first appearance.
+	LinkTypes() []uint32
+	// Warnings returns problems that did not stop reading (unknown blocks
+	// skipped, odd options, ...), in the order met.
+	Warnings() []Warning
+}
+
+// Warning is a problem met while reading that did not stop reading.
+type Warning struct {
+	Offset int64
+	Kind   string // Zeek weird.log style name, e.g. "truncated_record"
+	Detail string
+}
+
+// Sentinel errors. A *FormatError wraps one of them.
+var (
+	ErrNotCapture    = errors.New("ingest: not a pcap or pcapng capture")
+	ErrTruncated     = errors.New("ingest: truncated record")
+	ErrRecordTooLong = errors.New("ingest: record length beyond limit")
+	ErrBadBlock      = errors.New("ingest: malformed block")
+)
+
+// FormatError reports where in which file reading stopped and why.
+type FormatError struct {
+	File   string
+	Offset int64
+	Err    error  // one of the sentinels above
+	Detail string // human readable: what was found
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s: offset %d: %v: %s", e.File, e.Offset, e.Err, e.Detail)
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
