@@ -1,0 +1,8 @@
+// Package schema is the single source of truth for pcapq's tables: their
+// names, columns, Arrow types, DuckDB types and meanings. The ingest
+// pipeline builds Arrow record batches in these shapes, the query package
+// creates the DuckDB tables from them, and `pcapq schema` and SCHEMA.md are
+// generated from them.
+//
+// It imports only Arrow.
+package schema

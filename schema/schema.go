@@ -1,0 +1,119 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Column is one column of a table: its name, Arrow type and meaning.
+type Column struct {
+	Name string
+	Type arrow.DataType
+	Doc  string
+}
+
+// Table is one table (or view) pcapq writes.
+type Table struct {
+	Name    string
+	Doc     string
+	Columns []Column
+	// View, when set, makes this a view over other tables (no Arrow data).
+	View string
+}
+
+// ArrowSchema returns the Arrow schema of t's columns, all nullable.
+func (t *Table) ArrowSchema() *arrow.Schema {
+	fs := make([]arrow.Field, len(t.Columns))
+	for i, c := range t.Columns {
+		fs[i] = arrow.Field{Name: c.Name, Type: c.Type, Nullable: true}
+	}
+	return arrow.NewSchema(fs, nil)
+}
+
+// Index returns the position of column name, or panics: callers use it at
+// init time with literal names, so a typo fails every test at once.
+func (t *Table) Index(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("schema: table %s has no column %s", t.Name, name))
+}
+
+// CreateSQL returns the DuckDB statement that creates t if it is missing.
+func (t *Table) CreateSQL() string {
+	if t.View != "" {
+		return fmt.Sprintf("CREATE OR REPLACE VIEW %s AS %s", t.Name, t.View)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (", t.Name)
+	for i, c := range t.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s", c.Name, SQLType(c.Type))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// SQLType is the DuckDB type an Arrow type lands as.
+func SQLType(t arrow.DataType) string {
+	switch t := t.(type) {
+	case *arrow.BooleanType:
+		return "BOOLEAN"
+	case *arrow.Int8Type:
+		return "TINYINT"
+	case *arrow.Int16Type:
+		return "SMALLINT"
+	case *arrow.Int32Type:
+		return "INTEGER"
+	case *arrow.Int64Type:
+		return "BIGINT"
+	case *arrow.Uint8Type:
+		return "UTINYINT"
+	case *arrow.Uint16Type:
+		return "USMALLINT"
+	case *arrow.Uint32Type:
+		return "UINTEGER"
+	case *arrow.Uint64Type:
+		return "UBIGINT"
+	case *arrow.Float64Type:
+		return "DOUBLE"
+	case *arrow.StringType:
+		return "VARCHAR"
+	case *arrow.BinaryType:
+		return "BLOB"
+	case *arrow.TimestampType:
+		switch t.Unit {
+		case arrow.Nanosecond:
+			return "TIMESTAMP_NS"
+		case arrow.Microsecond:
+			return "TIMESTAMP"
+		}
+	case *arrow.ListType:
+		return SQLType(t.Elem()) + "[]"
+	case *arrow.MapType:
+		return fmt.Sprintf("MAP(%s, %s)", SQLType(t.KeyType()), SQLType(t.ItemType()))
+	}
+	panic("schema: no DuckDB type for " + t.String())
+}
+
+// Types used by the tables.
+var (
+	tBool   = arrow.FixedWidthTypes.Boolean
+	tI32    = arrow.PrimitiveTypes.Int32
+	tI64    = arrow.PrimitiveTypes.Int64
+	tU8     = arrow.PrimitiveTypes.Uint8
+	tU16    = arrow.PrimitiveTypes.Uint16
+	tU32    = arrow.PrimitiveTypes.Uint32
+	tF64    = arrow.PrimitiveTypes.Float64
+	tStr    = arrow.BinaryTypes.String
+	tBlob   = arrow.BinaryTypes.Binary
+	tTs     = &arrow.TimestampType{Unit: arrow.Nanosecond}
+	tStrs   = arrow.ListOf(arrow.BinaryTypes.String)
+	tHeader = arrow.MapOf(arrow.BinaryTypes.String, arrow.ListOf(arrow.BinaryTypes.String))
+)

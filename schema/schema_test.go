@@ -1,0 +1,73 @@
+package schema
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite SCHEMA.md")
+
+// TestSchemaDocCurrent keeps SCHEMA.md in step with tables.go.
+func TestSchemaDocCurrent(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	const path = "../SCHEMA.md"
+	if *update {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run: go test ./schema -update)", err)
+	}
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Fatal("SCHEMA.md is stale: run `go test ./schema -update`")
+	}
+}
+
+// TestColumnsUniqueAndTyped checks every column name is unique per table,
+// every type maps to DuckDB, and the issue's required columns exist.
+func TestColumnsUniqueAndTyped(t *testing.T) {
+	for _, tb := range All {
+		seen := map[string]bool{}
+		for _, c := range tb.Columns {
+			if seen[c.Name] {
+				t.Errorf("%s.%s twice", tb.Name, c.Name)
+			}
+			seen[c.Name] = true
+			if c.Doc == "" {
+				t.Errorf("%s.%s has no doc", tb.Name, c.Name)
+			}
+			_ = SQLType(c.Type)
+		}
+	}
+	required := map[*Table]string{
+		Captures: "capture_id path file_size format link_types packets bytes first_ts last_ts ingested_at pcapq_version warnings",
+		Packets: "capture_id frame ts iface link_type cap_len orig_len file_offset eth_src eth_dst vlan ether_type ip_version src_ip dst_ip " +
+			"ip_proto ttl ip_id is_fragment src_port dst_port tcp_flags tcp_seq tcp_ack tcp_win payload_len icmp_type icmp_code flow_id direction",
+		Warnings: "capture_id frame kind detail",
+		Flows: "capture_id flow_id community_id proto orig_h orig_p resp_h resp_p vlan ts_start ts_end duration_ms orig_pkts resp_pkts orig_bytes " +
+			"resp_bytes orig_ip_bytes resp_ip_bytes missed_bytes conn_state history syn_retries handshake_rtt_ms retransmits first_frame last_frame service",
+		TCPEvents: "capture_id frame ts flow_id direction kind seq seg_len orig_frame since_orig_ms",
+		HTTP: "capture_id flow_id community_id trans_depth ts_req_start ts_req_end ts_resp_start ts_resp_end ttfb_ms duration_ms req_frame resp_frame " +
+			"method host uri path query version user_agent referrer req_content_type req_body_len status_code status_msg resp_version resp_content_type " +
+			"transfer_encoding content_encoding resp_body_len resp_wire_len req_headers resp_headers upgrade missing gap error",
+	}
+	for tb, names := range required {
+		for _, n := range strings.Fields(names) {
+			tb.Index(n) // panics when missing
+		}
+	}
+	if !strings.Contains(Packets.CreateSQL(), "ts TIMESTAMP_NS") {
+		t.Errorf("packets.ts must be TIMESTAMP_NS: %s", Packets.CreateSQL())
+	}
+	if !strings.Contains(HTTP.CreateSQL(), "req_headers MAP(VARCHAR, VARCHAR[])") {
+		t.Errorf("http headers must be MAP(VARCHAR, VARCHAR[]): %s", HTTP.CreateSQL())
+	}
+}

@@ -1,0 +1,196 @@
+package schema
+
+// Captures has one row per ingested capture file.
+var Captures = &Table{
+	Name: "captures",
+	Doc:  "One row per ingested capture. Ingesting the same path again replaces the capture's rows in every table.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture number, the key that joins every other table."},
+		{"path", tStr, "Absolute path of the capture as given ('-' for standard input)."},
+		{"file_size", tI64, "Size of the file in bytes as stored (compressed size for .gz/.zst); NULL for stdin."},
+		{"format", tStr, "'pcap', 'pcap-ns' or 'pcapng', with '+gzip' or '+zstd' when compressed."},
+		{"link_types", tStrs, "Link types seen, by LINKTYPE name (e.g. ['EN10MB'])."},
+		{"packets", tI64, "Packets read (rows in packets)."},
+		{"bytes", tI64, "Sum of captured lengths (cap_len) of all packets."},
+		{"first_ts", tTs, "Timestamp of the earliest packet."},
+		{"last_ts", tTs, "Timestamp of the latest packet."},
+		{"ingested_at", tTs, "Wall-clock time the ingest finished."},
+		{"pcapq_version", tStr, "pcapq version that wrote the rows."},
+		{"warnings", tI64, "Rows in warnings for this capture."},
+		{"complete", tBool, "False when reading stopped early (damaged or truncated file): the rows hold every packet before the damage."},
+	},
+}
+
+// Packets has one row per captured frame.
+var Packets = &Table{
+	Name: "packets",
+	Doc:  "One row per captured frame, as capinfos counts them. Decoded fields are NULL where they do not apply.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture the frame came from."},
+		{"frame", tI64, "Frame number, 1-based, as tshark's frame.number."},
+		{"ts", tTs, "Capture timestamp (UTC, nanoseconds)."},
+		{"iface", tI32, "pcapng interface index (0 for pcap)."},
+		{"link_type", tI32, "LINKTYPE_ value of the frame's interface."},
+		{"cap_len", tI32, "Bytes captured (frame.cap_len)."},
+		{"orig_len", tI32, "Bytes on the wire (frame.len)."},
+		{"file_offset", tI64, "Byte offset of the record (pcap record header, or pcapng block) in the uncompressed capture."},
+		{"eth_src", tStr, "Ethernet source MAC, aa:bb:cc:dd:ee:ff."},
+		{"eth_dst", tStr, "Ethernet destination MAC."},
+		{"vlan", tU16, "Outer 802.1Q/802.1ad VLAN id, NULL when untagged."},
+		{"ether_type", tU16, "EtherType after VLAN/MPLS headers (e.g. 2048 for IPv4); NULL for link types without one."},
+		{"ip_version", tU8, "4 or 6; NULL when the frame carries no IP."},
+		{"src_ip", tStr, "Source address, canonical text (RFC 5952 for IPv6)."},
+		{"dst_ip", tStr, "Destination address, canonical text."},
+		{"ip_proto", tU8, "Transport protocol number (IPv6: after extension headers)."},
+		{"ttl", tU8, "IPv4 TTL or IPv6 hop limit."},
+		{"ip_id", tU32, "IPv4 identification; IPv6 fragment identification when a fragment header is present."},
+		{"is_fragment", tBool, "True for an IPv4 fragment (MF or offset) or an IPv6 packet with a fragment header."},
+		{"src_port", tU16, "TCP/UDP/SCTP source port."},
+		{"dst_port", tU16, "TCP/UDP/SCTP destination port."},
+		{"tcp_flags", tStr, "Set TCP flags in the order FSRPAUEC, e.g. 'SA' for SYN+ACK; '' when none are set."},
+		{"tcp_seq", tU32, "Raw TCP sequence number as on the wire (tshark's tcp.seq_raw)."},
+		{"tcp_ack", tU32, "Raw TCP acknowledgement number (tcp.ack_raw)."},
+		{"tcp_win", tU16, "Raw TCP window field, not scaled."},
+		{"payload_len", tI32, "Transport payload bytes per the IP/TCP/UDP headers (tshark's tcp.len), Ethernet padding excluded."},
+		{"icmp_type", tU8, "ICMP or ICMPv6 type."},
+		{"icmp_code", tU8, "ICMP or ICMPv6 code."},
+		{"flow_id", tI64, "Flow the frame belongs to (flows.flow_id); NULL when flow tracking is off or the frame has no transport."},
+		{"direction", tStr, "'orig' (from the flow's originator) or 'resp'; NULL without a flow."},
+	},
+}
+
+// Warnings has one row per problem met while reading or decoding.
+var Warnings = &Table{
+	Name: "warnings",
+	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture the problem was met in."},
+		{"frame", tI64, "Frame number, NULL for problems not tied to one frame."},
+		{"file_offset", tI64, "Byte offset in the uncompressed capture, where known."},
+		{"kind", tStr, "Problem name, e.g. truncated_record, unsupported_link_type, bad_ip_header_length."},
+		{"detail", tStr, "What was found, in words (input bytes are escaped)."},
+	},
+}
+
+// Flows has one row per connection (Zeek conn.log).
+var Flows = &Table{
+	Name: "flows",
+	Doc:  "One row per TCP connection, or per UDP/ICMP flow as Zeek's conn.log defines them.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture."},
+		{"flow_id", tI64, "Frame number of the flow's first packet: unique within a capture, the same for any worker count."},
+		{"community_id", tStr, "Community ID v1 (seed 0), as Zeek, Suricata, Arkime and tshark compute it."},
+		{"proto", tStr, "'tcp', 'udp', 'icmp', 'icmp6', or the IP protocol number."},
+		{"orig_h", tStr, "Originator address (the sender of the SYN for TCP, else the first sender)."},
+		{"orig_p", tU16, "Originator port (ICMP: type, as Zeek)."},
+		{"resp_h", tStr, "Responder address."},
+		{"resp_p", tU16, "Responder port (ICMP: code, as Zeek)."},
+		{"vlan", tU16, "Outer VLAN id."},
+		{"ts_start", tTs, "First packet."},
+		{"ts_end", tTs, "Last packet."},
+		{"duration_ms", tF64, "ts_end - ts_start in milliseconds."},
+		{"orig_pkts", tI64, "Packets from the originator."},
+		{"resp_pkts", tI64, "Packets from the responder."},
+		{"orig_bytes", tI64, "Originator payload bytes by sequence space (TCP, as Zeek), payload bytes for UDP/ICMP."},
+		{"resp_bytes", tI64, "Responder payload bytes."},
+		{"orig_ip_bytes", tI64, "IP-level bytes from the originator (IP total lengths)."},
+		{"resp_ip_bytes", tI64, "IP-level bytes from the responder."},
+		{"missed_bytes", tI64, "Bytes in sequence-space gaps never seen (lost before the capture point)."},
+		{"conn_state", tStr, "Zeek conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH (NULL for UDP/ICMP)."},
+		{"history", tStr, "Zeek history letters (S h A D a d F f R r T t G g ...; upper case = originator)."},
+		{"syn_retries", tI64, "SYNs retransmitted by the originator before the handshake."},
+		{"handshake_rtt_ms", tF64, "SYN to the ACK of the SYN-ACK, in ms; NULL when the handshake was not seen."},
+		{"retransmits", tI64, "Segments flagged retransmission, fast_retransmission or spurious_retransmission."},
+		{"first_frame", tI64, "First frame of the flow."},
+		{"last_frame", tI64, "Last frame of the flow."},
+		{"service", tStr, "Protocol recognised on the flow by content (e.g. 'http'), NULL when none."},
+		{"evicted", tBool, "Ended by idle timeout or a memory bound rather than by the connection or the capture."},
+		{"capped", tBool, "A buffering bound was hit: some payload was skipped (see warnings)."},
+	},
+}
+
+// TCPEvents has one row per flagged TCP segment (tshark tcp.analysis).
+var TCPEvents = &Table{
+	Name: "tcp_events",
+	Doc:  "One row per flagged TCP segment, with tshark's tcp.analysis meaning and precedence.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture."},
+		{"frame", tI64, "Frame of the flagged segment."},
+		{"ts", tTs, "Its timestamp."},
+		{"flow_id", tI64, "Flow."},
+		{"direction", tStr, "'orig' or 'resp'."},
+		{"kind", tStr, "retransmission, fast_retransmission, spurious_retransmission, out_of_order, lost_segment, dup_ack, zero_window, zero_window_probe, window_full, keep_alive, syn_retry or rst."},
+		{"seq", tU32, "Sequence number relative to the direction's initial sequence number when known, else raw."},
+		{"seg_len", tI32, "TCP payload length of the segment."},
+		{"orig_frame", tI64, "Frame that first carried this data, where known."},
+		{"since_orig_ms", tF64, "Time since orig_frame in ms."},
+	},
+}
+
+// Retransmits is a view over tcp_events.
+var Retransmits = &Table{
+	Name: "retransmits",
+	Doc:  "tcp_events rows of the retransmission kinds (retransmission, fast_retransmission, spurious_retransmission).",
+	View: "SELECT * FROM tcp_events WHERE kind IN ('retransmission', 'fast_retransmission', 'spurious_retransmission')",
+}
+
+// HTTP has one row per HTTP/1.x transaction.
+var HTTP = &Table{
+	Name: "http",
+	Doc:  "One row per HTTP/1.x transaction (request paired with response) from reassembled TCP streams, on any port.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture."},
+		{"flow_id", tI64, "Connection (flows.flow_id)."},
+		{"community_id", tStr, "Community ID of the connection."},
+		{"trans_depth", tI32, "1-based position of the transaction in its connection (Zeek's trans_depth)."},
+		{"ts_req_start", tTs, "Timestamp of the frame holding the first byte of the request line."},
+		{"ts_req_end", tTs, "Timestamp of the frame completing the request (last header byte, or last body byte when there is a body)."},
+		{"ts_resp_start", tTs, "Timestamp of the frame holding the first byte of the status line (for a 100-continue exchange: of the final response)."},
+		{"ts_resp_end", tTs, "Timestamp of the frame completing the response body (or headers when there is no body)."},
+		{"ttfb_ms", tF64, "ts_resp_start - ts_req_end in ms (tshark's http.time measures from the request frame to the response frame holding the status line)."},
+		{"duration_ms", tF64, "ts_resp_end - ts_req_start in ms."},
+		{"req_frame", tI64, "Frame holding the first request byte."},
+		{"resp_frame", tI64, "Frame holding the first status-line byte."},
+		{"method", tStr, "Request method."},
+		{"host", tStr, "Host header."},
+		{"uri", tStr, "Request target as sent."},
+		{"path", tStr, "uri up to '?'."},
+		{"query", tStr, "uri after '?', NULL when absent."},
+		{"version", tStr, "Request HTTP version, e.g. '1.1'."},
+		{"user_agent", tStr, "User-Agent header."},
+		{"referrer", tStr, "Referer header."},
+		{"req_content_type", tStr, "Request Content-Type."},
+		{"req_body_len", tI64, "Request body length after de-chunking."},
+		{"status_code", tI32, "Response status code."},
+		{"status_msg", tStr, "Response reason phrase."},
+		{"resp_version", tStr, "Response HTTP version."},
+		{"resp_content_type", tStr, "Response Content-Type."},
+		{"transfer_encoding", tStr, "Transfer-Encoding header."},
+		{"content_encoding", tStr, "Content-Encoding header."},
+		{"resp_body_len", tI64, "Response body length, de-chunked and decompressed."},
+		{"resp_wire_len", tI64, "Response body bytes as on the wire (chunk framing excluded, before decompression)."},
+		{"req_headers", tHeader, "Request headers: name -> values in order of appearance."},
+		{"resp_headers", tHeader, "Response headers."},
+		{"upgrade", tStr, "'websocket', 'h2c' or 'connect' when the connection left HTTP/1.x here, else NULL."},
+		{"missing", tStr, "'response' or 'request' when one side was never seen, else NULL."},
+		{"gap", tBool, "True when a stream gap touched the transaction."},
+		{"error", tStr, "NULL or a Zeek-style problem name (HTTP_bad_chunk_size, inflate_failed, unmatched_HTTP_reply, ...)."},
+	},
+}
+
+// HTTPBodies holds bodies when ingest runs with --bodies.
+var HTTPBodies = &Table{
+	Name: "http_bodies",
+	Doc:  "HTTP bodies (only with ingest --bodies), decoded and capped.",
+	Columns: []Column{
+		{"capture_id", tI32, "Capture."},
+		{"flow_id", tI64, "Connection."},
+		{"trans_depth", tI32, "Transaction within the connection."},
+		{"direction", tStr, "'request' or 'response'."},
+		{"body", tBlob, "Decoded body bytes, at most the configured cap."},
+		{"truncated", tBool, "True when the body was longer than the cap."},
+	},
+}
+
+// All lists every table and view, in creation order.
+var All = []*Table{Captures, Packets, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPBodies}
