@@ -1,0 +1,167 @@
+package ingest
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Magic numbers, as the bytes appear at the start of the stream.
+var (
+	magicGzip = []byte{0x1f, 0x8b}
+	magicZstd = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// zstdMaxWindow bounds the memory a zstd frame may make the decoder allocate.
+// zstd's largest standard window (level 22, --long=27) is 128 MiB.
+const zstdMaxWindow = 128 << 20
+
+// Open opens the capture at path ("-" is standard input) and returns a Reader
+// for it and a Closer that releases the file. Gzip and zstd compression are
+// detected by their magic numbers, not the file name. The Reader also
+// implements ByteCounter, with Size the size of the file when it is a regular
+// file.
+func Open(path string) (Reader, io.Closer, error) {
+	var f *os.File
+	name := path
+	if path == "-" {
+		f, name = os.Stdin, "stdin"
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, nil, err
+		}
+	}
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	r, err := newReader(f, name, size)
+	if err != nil {
+		if f != os.Stdin {
+			f.Close()
+		}
+		return nil, nil, err
+	}
+	return r, closer{r: r, f: f}, nil
+}
+
+// closer releases the decompressor and closes the file (never stdin).
+type closer struct {
+	r Reader
+	f *os.File
+}
+
+func (c closer) Close() error {
+	switch r := c.r.(type) {
+	case *pcapReader:
+		r.in.release()
+	case *pcapngReader:
+		r.in.release()
+	}
+	if c.f == os.Stdin {
+		return nil
+	}
+	return c.f.Close()
+}
+
+// NewReader returns a Reader for the capture in r; name is used in errors.
+// Like Open, it detects gzip and zstd compression by magic. The Reader also
+// implements ByteCounter, with Size -1.
+func NewReader(r io.Reader, name string) (Reader, error) {
+	return newReader(r, name, -1)
+}
+
+func newReader(r io.Reader, name string, size int64) (Reader, error) {
+	src := &countingReader{r: r}
+	in := input{name: name, src: src, size: size}
+	br := bufio.NewReaderSize(src, bufSize)
+	head, err := br.Peek(4)
+	if len(head) == 0 && err == io.EOF {
+		return nil, in.formatErr(0, ErrNotCapture, "file is empty (0 bytes), want a pcap or pcapng capture")
+	}
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	wrapped := ""
+	switch {
+	case hasPrefix(head, magicGzip):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, in.ioErr(0, "gzip header", err)
+		}
+		wrapped = "gzip"
+		in.close = func() { zr.Close() }
+		br = bufio.NewReaderSize(zr, bufSize)
+	case hasPrefix(head, magicZstd):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			return nil, fmt.Errorf("%s: zstd: %w", name, err)
+		}
+		wrapped = "zstd"
+		in.close = zr.Close
+		br = bufio.NewReaderSize(zr, bufSize)
+	}
+	in.br = br
+	if wrapped != "" {
+		head, err = br.Peek(4)
+		if len(head) == 0 && err == io.EOF {
+			in.release()
+			return nil, in.formatErr(0, ErrNotCapture, "%s stream is empty after decompression, want a pcap or pcapng capture", wrapped)
+		}
+		if err != nil && err != io.EOF {
+			in.release()
+			return nil, in.ioErr(0, wrapped+" stream", err)
+		}
+	}
+	var rd Reader
+	switch {
+	case len(head) == 4 && u32(head, false) == pcapngSHB:
+		rd, err = newPcapng(in)
+	case len(head) == 4 && pcapMagic(head) != 0:
+		rd, err = newPcap(in)
+	default:
+		in.release()
+		detail := fmt.Sprintf("found magic %s, want a pcap (a1 b2 c3 d4 / d4 c3 b2 a1 / a1 b2 3c 4d / 4d 3c b2 a1) or pcapng (0a 0d 0d 0a) header", describeMagic(head))
+		if wrapped != "" {
+			detail = "after " + wrapped + " decompression, " + detail
+		}
+		return nil, in.formatErr(0, ErrNotCapture, "%s", detail)
+	}
+	if err != nil {
+		in.release()
+		return nil, err
+	}
+	return rd, nil
+}
+
+func hasPrefix(b, prefix []byte) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
+}
+
+// describeMagic renders the first bytes in hex and, quoted, as text with
+// non-printable bytes as dots: `3c 68 74 6d ("<htm")`.
+func describeMagic(b []byte) string {
+	var hex, text strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			hex.WriteByte(' ')
+		}
+		fmt.Fprintf(&hex, "%02x", c)
+		if c >= 0x20 && c < 0x7f {
+			text.WriteByte(c)
+		} else {
+			text.WriteByte('.')
+		}
+	}
+	s := fmt.Sprintf("%s (%q)", hex.String(), text.String())
+	if len(b) < 4 {
+		s += fmt.Sprintf(", only %d bytes", len(b))
+	}
+	return s
+}

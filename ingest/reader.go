@@ -1,0 +1,179 @@
+package ingest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+)
+
+// Limits on lengths read from the input. Captures are attacker controlled:
+// every length is checked against one of these before it is trusted.
+const (
+	// MaxRecordLen is the hard cap on one packet record (pcap) or one block
+	// (pcapng), whatever the file header claims.
+	MaxRecordLen = 16 << 20
+	// DefaultRecordLen is the pcap record cap when the snaplen is smaller. It
+	// is libpcap's largest per-link-type snaplen (262144), so files libpcap
+	// and Wireshark read are read here too.
+	DefaultRecordLen = 256 << 10
+	// maxWarnings bounds the warnings kept per reader; the rest are counted.
+	maxWarnings = 1000
+	// bufSize is the read buffer between the source and the record parser.
+	bufSize = 1 << 20
+)
+
+// ByteCounter is implemented by every Reader that Open and NewReader return. It
+// is safe to call from another goroutine while Next runs, for a progress bar.
+type ByteCounter interface {
+	// BytesRead is how many bytes were read so far from the source as it is
+	// stored (compressed bytes for a .gz or .zst file). It runs ahead of the
+	// parser by at most the read buffer.
+	BytesRead() int64
+	// Size is the size of the source in the same units, or -1 when unknown
+	// (a pipe, stdin).
+	Size() int64
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// input is the buffered, uncompressed byte stream a reader parses, with the
+// offset of the next unread byte.
+type input struct {
+	name  string
+	br    *bufio.Reader
+	off   int64 // offset of the next unread byte in the uncompressed stream
+	src   *countingReader
+	size  int64
+	close func() // releases a decompressor; may be nil
+}
+
+func (in *input) BytesRead() int64 { return in.src.n.Load() }
+func (in *input) Size() int64      { return in.size }
+
+// peek returns the next n bytes without consuming them. n must be at most
+// bufSize.
+func (in *input) peek(n int) ([]byte, error) { return in.br.Peek(n) }
+
+// skip consumes n bytes.
+func (in *input) skip(n int) error {
+	m, err := in.br.Discard(n)
+	in.off += int64(m)
+	return err
+}
+
+// readInto reads exactly n bytes into dst's backing array, growing it as the
+// bytes arrive (not to the claimed n up front, so a short file claiming a big
+// record costs no more memory than the file holds). It returns dst resliced
+// to the bytes read.
+func (in *input) readInto(dst []byte, n int) ([]byte, error) {
+	if n <= cap(dst) {
+		dst = dst[:n]
+		m, err := io.ReadFull(in.br, dst)
+		in.off += int64(m)
+		return dst[:m], err
+	}
+	dst = dst[:0]
+	for len(dst) < n {
+		chunk := min(n-len(dst), max(len(dst), 64<<10))
+		dst = slices.Grow(dst, chunk)
+		m, err := io.ReadFull(in.br, dst[len(dst):len(dst)+chunk])
+		in.off += int64(m)
+		dst = dst[:len(dst)+m]
+		if err != nil {
+			return dst, err
+		}
+	}
+	return dst, nil
+}
+
+// release frees the decompressor, if any, once reading has stopped.
+func (in *input) release() {
+	if in.close != nil {
+		in.close()
+		in.close = nil
+	}
+}
+
+// formatErr builds a *FormatError for this input.
+func (in *input) formatErr(off int64, sentinel error, format string, args ...any) *FormatError {
+	return &FormatError{File: in.name, Offset: off, Err: sentinel, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ioErr turns an error from the stream into the error Next returns: a short
+// read becomes a *FormatError wrapping ErrTruncated; other errors (I/O,
+// corrupt compressed data) are wrapped with the file name and offset.
+func (in *input) ioErr(off int64, what string, err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return in.formatErr(off, ErrTruncated, "file ends inside %s", what)
+	}
+	return fmt.Errorf("%s: offset %d: reading %s: %w", in.name, off, what, err)
+}
+
+// warnings keeps the first maxWarnings warnings and counts the rest.
+type warnings struct {
+	list    []Warning
+	dropped int
+}
+
+// count counts a warning and reports true when the list is full, so that the
+// caller can skip formatting it: a flood of warnings then costs no
+// allocations. Use as: if cond && !w.count() { w.add(...) }.
+func (w *warnings) count() bool {
+	if len(w.list) >= maxWarnings {
+		w.dropped++
+		return true
+	}
+	return false
+}
+
+func (w *warnings) add(off int64, kind, format string, args ...any) {
+	if len(w.list) >= maxWarnings {
+		w.dropped++
+		return
+	}
+	w.list = append(w.list, Warning{Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (w *warnings) get() []Warning {
+	out := slices.Clone(w.list)
+	if w.dropped > 0 {
+		out = append(out, Warning{Offset: -1, Kind: "too_many_warnings",
+			Detail: fmt.Sprintf("%d more warnings not kept", w.dropped)})
+	}
+	return out
+}
+
+func u16(b []byte, le bool) uint16 {
+	if le {
+		return uint16(b[0]) | uint16(b[1])<<8
+	}
+	return uint16(b[1]) | uint16(b[0])<<8
+}
+
+func u32(b []byte, le bool) uint32 {
+	_ = b[3]
+	if le {
+		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	}
+	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
+}
+
+func u64(b []byte, le bool) uint64 {
+	if le {
+		return uint64(u32(b[4:], true))<<32 | uint64(u32(b, true))
+	}
+	return uint64(u32(b, false))<<32 | uint64(u32(b[4:], false))
+}
