@@ -1,0 +1,309 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// readAll reads every record of a capture, copying the data, and returns the
+// error that stopped reading (io.EOF at a clean end).
+func readAll(t testing.TB, rd Reader) ([]Record, error) {
+	t.Helper()
+	var out []Record
+	var r Record
+	for n := 0; ; n++ {
+		err := rd.Next(&r)
+		if err != nil {
+			// Errors are sticky.
+			if err2 := rd.Next(&r); err2 != err {
+				t.Errorf("second Next after %v returned %v, want the same error", err, err2)
+			}
+			return out, err
+		}
+		if len(r.Data) != r.CapLen {
+			t.Fatalf("record %d: len(Data) %d != CapLen %d", n, len(r.Data), r.CapLen)
+		}
+		c := r
+		c.Data = slices.Clone(r.Data)
+		out = append(out, c)
+	}
+}
+
+func mustReader(t testing.TB, b []byte) Reader {
+	t.Helper()
+	rd, err := NewReader(bytes.NewReader(b), "test")
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	return rd
+}
+
+func wantFormatErr(t *testing.T, err, sentinel error, off int64) *FormatError {
+	t.Helper()
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, sentinel) {
+		t.Fatalf("error %v, want a *FormatError wrapping %v", err, sentinel)
+	}
+	if off >= 0 && fe.Offset != off {
+		t.Errorf("error offset %d, want %d (%v)", fe.Offset, off, err)
+	}
+	return fe
+}
+
+func hasWarning(ws []Warning, kind string) bool {
+	return slices.ContainsFunc(ws, func(w Warning) bool { return w.Kind == kind })
+}
+
+func TestPcapVariants(t *testing.T) {
+	recs := []pcapRec{
+		{Sec: 1_000_000_000, Frac: 123456, Data: pkt(60, 1)},
+		{Sec: 1_000_000_001, Frac: 999999, Data: pkt(1514, 2), OrigLen: 1600},
+		{Sec: 1_000_000_002, Frac: 0, Data: nil, OrigLen: 10},
+	}
+	for _, tc := range []struct {
+		name   string
+		le     bool
+		magic  uint32
+		format string
+		mul    int64
+	}{
+		{"micro-le", true, pcapMicroBE, "pcap", 1000},
+		{"micro-be", false, pcapMicroBE, "pcap", 1000},
+		{"nano-le", true, pcapNanoBE, "pcap-ns", 1},
+		{"nano-be", false, pcapNanoBE, "pcap-ns", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The magic number written in the file's own byte order reads as
+			// the *BE constant in that order.
+			b := buildPcap(tc.le, tc.magic, 2, 4, 65535, 1, recs...)
+			rd := mustReader(t, b)
+			if rd.Format() != tc.format {
+				t.Errorf("Format %q, want %q", rd.Format(), tc.format)
+			}
+			got, err := readAll(t, rd)
+			if err != io.EOF {
+				t.Fatalf("err %v, want io.EOF", err)
+			}
+			if len(got) != len(recs) {
+				t.Fatalf("%d records, want %d", len(got), len(recs))
+			}
+			off := int64(24)
+			for i, r := range got {
+				w := recs[i]
+				if wantTs := int64(w.Sec)*1e9 + int64(w.Frac)*tc.mul; r.Ts != wantTs {
+					t.Errorf("rec %d: Ts %d, want %d", i, r.Ts, wantTs)
+				}
+				if !bytes.Equal(r.Data, w.Data) || r.Offset != off || r.LinkType != 1 || r.Iface != 0 {
+					t.Errorf("rec %d: %+v", i, r)
+				}
+				if want := max(int(w.OrigLen), len(w.Data)); r.OrigLen != want {
+					t.Errorf("rec %d: OrigLen %d, want %d", i, r.OrigLen, want)
+				}
+				off += 16 + int64(len(w.Data))
+			}
+			if ws := rd.Warnings(); len(ws) != 0 {
+				t.Errorf("warnings %v", ws)
+			}
+			if !slices.Equal(rd.LinkTypes(), []uint32{1}) {
+				t.Errorf("LinkTypes %v", rd.LinkTypes())
+			}
+		})
+	}
+}
+
+// Before format 2.3 the caplen and len fields were the other way round;
+// libpcap and Wireshark swap them back.
+func TestPcapVersion21SwapsLengths(t *testing.T) {
+	b := buildPcap(false, pcapMicroBE, 2, 1, 1600, 1)
+	o := order(false)
+	b = o.AppendUint32(b, 1)
+	b = o.AppendUint32(b, 2)
+	b = o.AppendUint32(b, 1500) // len first in 2.1
+	b = o.AppendUint32(b, 100)  // then caplen
+	b = append(b, pkt(100, 0)...)
+	got, err := readAll(t, mustReader(t, b))
+	if err != io.EOF || len(got) != 1 {
+		t.Fatalf("got %d records, err %v", len(got), err)
+	}
+	if got[0].CapLen != 100 || got[0].OrigLen != 1500 {
+		t.Errorf("CapLen %d OrigLen %d, want 100 1500", got[0].CapLen, got[0].OrigLen)
+	}
+}
+
+// tcpdump-heapoverflow-tcp_print.pcap has 0x30000001 in the link type field.
+func TestPcapLinkTypeReservedBits(t *testing.T) {
+	b := buildPcap(true, pcapMicroBE, 2, 4, 64, 0x30000001, pcapRec{Data: pkt(20, 0)})
+	rd := mustReader(t, b)
+	got, err := readAll(t, rd)
+	if err != io.EOF || len(got) != 1 || got[0].LinkType != 1 {
+		t.Fatalf("got %+v, err %v", got, err)
+	}
+	if !hasWarning(rd.Warnings(), "pcap_linktype_reserved_bits") {
+		t.Errorf("warnings %v, want pcap_linktype_reserved_bits", rd.Warnings())
+	}
+	// FCS present bit with a length: no warning, FCS length reported.
+	rd = mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 64, 0x24000001))
+	if ws := rd.Warnings(); len(ws) != 0 {
+		t.Errorf("warnings %v", ws)
+	}
+	if n := rd.(*pcapReader).FCSLen(); n != 4 {
+		t.Errorf("FCSLen %d, want 4", n)
+	}
+}
+
+func TestPcapDamage(t *testing.T) {
+	good := pcapRec{Sec: 1, Data: pkt(100, 0)}
+	for _, tc := range []struct {
+		name     string
+		file     []byte
+		keep     int
+		sentinel error
+		off      int64
+		detail   string
+		warn     string
+	}{
+		{
+			name:     "record too long",
+			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{CapLen: 1409179648, Data: pkt(50, 0)}),
+			keep:     1,
+			sentinel: ErrRecordTooLong,
+			off:      24 + 116,
+			detail:   "1409179648",
+		},
+		{
+			name:     "over 256 KiB with small snaplen",
+			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{Data: pkt(DefaultRecordLen+1, 0)}),
+			keep:     1,
+			sentinel: ErrRecordTooLong,
+			off:      24 + 116,
+		},
+		{
+			name:     "over hard cap with huge snaplen",
+			file:     buildPcap(true, pcapMicroBE, 2, 4, 0x7fffffff, 1, good, pcapRec{CapLen: MaxRecordLen + 1}),
+			keep:     1,
+			sentinel: ErrRecordTooLong,
+			off:      24 + 116,
+		},
+		{
+			name:     "partial record header",
+			file:     append(buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good), 0x01),
+			keep:     1,
+			sentinel: ErrTruncated,
+			off:      24 + 116,
+			detail:   "1 of 16",
+		},
+		{
+			name:     "partial record data",
+			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{CapLen: 200, Data: pkt(50, 0)}),
+			keep:     1,
+			sentinel: ErrTruncated,
+			off:      24 + 116,
+			detail:   "50 of 200",
+		},
+		{
+			name:     "truncated file header",
+			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1)[:20],
+			sentinel: ErrTruncated,
+			off:      0,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rd, err := NewReader(bytes.NewReader(tc.file), "x.pcap")
+			if err == nil {
+				var got []Record
+				got, err = readAll(t, rd)
+				if len(got) != tc.keep {
+					t.Errorf("kept %d records, want %d", len(got), tc.keep)
+				}
+			}
+			fe := wantFormatErr(t, err, tc.sentinel, tc.off)
+			if fe.File != "x.pcap" || !strings.Contains(fe.Detail, tc.detail) {
+				t.Errorf("error %v, want file x.pcap and %q in the detail", err, tc.detail)
+			}
+		})
+	}
+}
+
+// Bigger than 256 KiB is fine when the snaplen says so.
+func TestPcapBigRecordWithBigSnaplen(t *testing.T) {
+	b := buildPcap(true, pcapMicroBE, 2, 4, 1<<20, 1, pcapRec{Data: pkt(600<<10, 3)}, pcapRec{Data: pkt(1<<20, 4)})
+	got, err := readAll(t, mustReader(t, b))
+	if err != io.EOF || len(got) != 2 || !bytes.Equal(got[1].Data, pkt(1<<20, 4)) {
+		t.Fatalf("%d records, err %v", len(got), err)
+	}
+}
+
+// zeek-trunc-hdr.pcap: caplen 8 > snaplen 1. tcpdump and tshark read it.
+func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
+	b := buildPcap(true, pcapMicroBE, 2, 4, 1, 1, pcapRec{Data: pkt(8, 0), OrigLen: 78}, pcapRec{Data: pkt(4, 0), OrigLen: 2})
+	rd := mustReader(t, b)
+	got, err := readAll(t, rd)
+	if err != io.EOF || len(got) != 2 || got[0].CapLen != 8 {
+		t.Fatalf("got %+v, err %v", got, err)
+	}
+	ws := rd.Warnings()
+	if !hasWarning(ws, "caplen_exceeds_snaplen") || !hasWarning(ws, "caplen_exceeds_origlen") {
+		t.Errorf("warnings %v", ws)
+	}
+	if ws[0].Offset != 24 {
+		t.Errorf("warning offset %d, want 24", ws[0].Offset)
+	}
+}
+
+func TestWarningsBounded(t *testing.T) {
+	var recs []pcapRec
+	for range maxWarnings + 10 {
+		recs = append(recs, pcapRec{Data: pkt(8, 0)})
+	}
+	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 1, 1, recs...))
+	if _, err := readAll(t, rd); err != io.EOF {
+		t.Fatal(err)
+	}
+	ws := rd.Warnings()
+	if len(ws) != maxWarnings+1 || ws[maxWarnings].Kind != "too_many_warnings" || !strings.Contains(ws[maxWarnings].Detail, "10 more") {
+		t.Errorf("%d warnings, last %+v", len(ws), ws[len(ws)-1])
+	}
+}
+
+func TestNotCapture(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, detail string
+	}{
+		{"html", "<html><body>", `3c 68 74 6d ("<htm")`},
+		{"empty", "", "empty (0 bytes)"},
+		{"short", "ab", `61 62 ("ab"), only 2 bytes`},
+		{"pcap version 1", string(buildPcap(true, pcapMicroBE, 1, 0, 65535, 1)), "version 1.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewReader(strings.NewReader(tc.in), "f")
+			fe := wantFormatErr(t, err, ErrNotCapture, -1)
+			if !strings.Contains(fe.Detail, tc.detail) {
+				t.Errorf("detail %q, want it to contain %q", fe.Detail, tc.detail)
+			}
+		})
+	}
+}
+
+// The per-record path allocates nothing once the Data buffer has grown.
+func TestPcapNoAllocs(t *testing.T) {
+	var recs []pcapRec
+	for i := range 200 {
+		recs = append(recs, pcapRec{Sec: uint32(i), Data: pkt(60+i*7, byte(i))})
+	}
+	b := buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
+	rd := mustReader(t, b)
+	var r Record
+	r.Data = make([]byte, 0, 65535)
+	allocs := testing.AllocsPerRun(150, func() {
+		if err := rd.Next(&r); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per record, want 0", allocs)
+	}
+}
