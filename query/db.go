@@ -1,0 +1,214 @@
+package query
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/pcapq/pcapq/schema"
+)
+
+// DB is an open pcapq database: a DuckDB file (or memory) with pcapq's
+// tables. One connection is pinned so that a capture's rows are written in
+// one transaction.
+type DB struct {
+	path  string
+	sql   *sql.DB
+	conn  *sql.Conn
+	arrow *duckdb.Arrow
+	inTx  bool
+	views int
+}
+
+// Open opens (creating if needed) the database at path; "" is in memory.
+func Open(ctx context.Context, path string) (*DB, error) {
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
+	}
+	sdb := sql.OpenDB(connector)
+	conn, err := sdb.Conn(ctx)
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
+	}
+	db := &DB{path: path, sql: sdb, conn: conn}
+	err = conn.Raw(func(dc any) error {
+		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		db.arrow = a
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
+	}
+	return db, nil
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "(in memory)"
+	}
+	return p
+}
+
+// Close closes the database, rolling back an open capture.
+func (db *DB) Close() error {
+	if db.inTx {
+		db.Rollback()
+	}
+	var errs []error
+	if db.conn != nil {
+		errs = append(errs, db.conn.Close())
+	}
+	errs = append(errs, db.sql.Close())
+	return errors.Join(errs...)
+}
+
+// Exec runs a statement on the pinned connection.
+func (db *DB) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := db.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+// Query runs a query on the pinned connection.
+func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.conn.QueryContext(ctx, q, args...)
+}
+
+// EnsureSchema creates every missing table and the views.
+func (db *DB) EnsureSchema(ctx context.Context) error {
+	for _, t := range schema.All {
+		if err := db.Exec(ctx, t.CreateSQL()); err != nil {
+			return fmt.Errorf("creating %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// BeginCapture starts the transaction holding one capture's rows and
+// returns its capture_id. A capture already ingested from the same path
+// (not stdin) is deleted in the same transaction and its id reused, so a
+// re-ingest replaces rows and a failed one leaves the old rows in place.
+func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
+	if err := db.Exec(ctx, "BEGIN TRANSACTION"); err != nil {
+		return 0, err
+	}
+	db.inTx = true
+	var id int32
+	found := false
+	if path != "-" {
+		row := db.conn.QueryRowContext(ctx, "SELECT capture_id FROM captures WHERE path = ? ORDER BY capture_id LIMIT 1", path)
+		switch err := row.Scan(&id); {
+		case err == nil:
+			found = true
+		case errors.Is(err, sql.ErrNoRows):
+		default:
+			db.Rollback()
+			return 0, err
+		}
+	}
+	if found {
+		for _, t := range schema.All {
+			if t.View != "" {
+				continue
+			}
+			if err := db.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE capture_id = ?", t.Name), id); err != nil {
+				db.Rollback()
+				return 0, err
+			}
+		}
+		return id, nil
+	}
+	row := db.conn.QueryRowContext(ctx, "SELECT coalesce(max(capture_id), 0) + 1 FROM captures")
+	if err := row.Scan(&id); err != nil {
+		db.Rollback()
+		return 0, err
+	}
+	return id, nil
+}
+
+// Write inserts Arrow record batches into t (ingest.Sink).
+func (db *DB) Write(t *schema.Table, recs []arrow.RecordBatch) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	rdr, err := array.NewRecordReader(recs[0].Schema(), recs)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	db.views++
+	name := fmt.Sprintf("pcapq_arrow_in_%d", db.views)
+	release, err := db.arrow.RegisterView(rdr, name)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return db.Exec(context.Background(), fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", t.Name, name))
+}
+
+// CaptureRow is the captures table row written at the end of a capture.
+type CaptureRow struct {
+	ID        int32
+	Path      string
+	FileSize  int64 // -1 unknown
+	Format    string
+	LinkTypes []string
+	Packets   int64
+	Bytes     int64
+	FirstTs   int64
+	LastTs    int64
+	Version   string
+	Warnings  int64
+	Complete  bool
+}
+
+// FinishCapture writes the captures row and commits.
+func (db *DB) FinishCapture(ctx context.Context, c CaptureRow) error {
+	var size any
+	if c.FileSize >= 0 {
+		size = c.FileSize
+	}
+	var first, last any
+	if c.Packets > 0 {
+		first = time.Unix(0, c.FirstTs).UTC()
+		last = time.Unix(0, c.LastTs).UTC()
+	}
+	lts := "[" + strings.Repeat("?,", len(c.LinkTypes))
+	lts = strings.TrimSuffix(lts, ",") + "]::VARCHAR[]"
+	args := []any{c.ID, c.Path, size, c.Format}
+	for _, l := range c.LinkTypes {
+		args = append(args, l)
+	}
+	args = append(args, c.Packets, c.Bytes, first, last, time.Now().UTC(), c.Version, c.Warnings, c.Complete)
+	q := "INSERT INTO captures VALUES (?, ?, ?, ?, " + lts + ", ?, ?, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?, ?, ?)"
+	if err := db.Exec(ctx, q, args...); err != nil {
+		db.Rollback()
+		return fmt.Errorf("writing captures row: %w", err)
+	}
+	if err := db.Exec(ctx, "COMMIT"); err != nil {
+		db.Rollback()
+		return fmt.Errorf("commit: %w", err)
+	}
+	db.inTx = false
+	return nil
+}
+
+// Rollback abandons the open capture: the database keeps what was
+// committed before it.
+func (db *DB) Rollback() error {
+	db.inTx = false
+	return db.Exec(context.Background(), "ROLLBACK")
+}
+
+// Path is the database file ("(in memory)" for an in-memory database).
+func (db *DB) Path() string { return displayPath(db.path) }

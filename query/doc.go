@@ -1,0 +1,9 @@
+// Package query is pcapq's only door to DuckDB (and so to cgo): it opens
+// the database, creates the tables described by package schema, loads the
+// ingest pipeline's Arrow record batches through DuckDB's Arrow scan, one
+// transaction per capture, and runs SQL with output as a table, CSV, JSON,
+// JSON lines, Markdown or Parquet. Captured text is escaped in every
+// text report (see Escape).
+//
+// It must be built with the build tag duckdb_arrow (the Makefile sets it).
+package query
