@@ -1,0 +1,398 @@
+package ingest
+
+import (
+	"context"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/tcpsession"
+)
+
+// tableBuilder accumulates rows of one table.
+type tableBuilder struct {
+	table *schema.Table
+	rb    *array.RecordBuilder
+	rows  int
+}
+
+func newTableBuilder(mem memory.Allocator, t *schema.Table) *tableBuilder {
+	return &tableBuilder{table: t, rb: array.NewRecordBuilder(mem, t.ArrowSchema())}
+}
+
+func (tb *tableBuilder) field(name string) array.Builder {
+	return tb.rb.Field(tb.table.Index(name))
+}
+
+func (tb *tableBuilder) take() arrow.RecordBatch {
+	tb.rows = 0
+	return tb.rb.NewRecordBatch()
+}
+
+// collector gathers finished batches in capture order.
+type collector struct {
+	p       *pipeline
+	mem     memory.Allocator
+	packets []arrow.RecordBatch
+	pktRows int
+
+	flows, events, http, bodies, warns *tableBuilder
+	flowCol                            *array.Int64Builder
+	dirCol                             *array.StringBuilder
+}
+
+func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
+	mem := p.opts.Alloc
+	c := &collector{
+		p:       p,
+		mem:     mem,
+		flows:   newTableBuilder(mem, schema.Flows),
+		events:  newTableBuilder(mem, schema.TCPEvents),
+		http:    newTableBuilder(mem, schema.HTTP),
+		bodies:  newTableBuilder(mem, schema.HTTPBodies),
+		warns:   newTableBuilder(mem, schema.Warnings),
+		flowCol: array.NewInt64Builder(mem),
+		dirCol:  array.NewStringBuilder(mem),
+	}
+	defer c.release()
+	send := func(w write) error {
+		select {
+		case out <- w:
+			return nil
+		case <-ctx.Done():
+			w.release()
+			return ctx.Err()
+		}
+	}
+	for b := range in {
+		b.pending.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.addBatch(b)
+		if p.opts.Progress != nil {
+			p.opts.Progress(Progress{Packets: p.sum.Packets, BytesRead: b.bytesRead})
+		}
+		p.free <- b
+		if c.pktRows >= p.opts.FlushRows {
+			if err := c.flush(send, false); err != nil {
+				return err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := c.p.sum.ReadErr; err != nil {
+		c.addWarning(warnRow{frame: 0, offset: readErrOffset(err), kind: readErrKind(err), detail: err.Error()})
+	}
+	for _, w := range p.r.Warnings() {
+		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})
+	}
+	p.sum.Format = p.r.Format()
+	p.sum.LinkTypes = p.r.LinkTypes()
+	return c.flush(send, true)
+}
+
+func (c *collector) release() {
+	for _, r := range c.packets {
+		r.Release()
+	}
+	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
+		tb.rb.Release()
+	}
+	c.flowCol.Release()
+	c.dirCol.Release()
+}
+
+// flush sends what has been gathered. Small tables are only flushed when
+// they have grown or at the end.
+func (c *collector) flush(send func(write) error, final bool) error {
+	if len(c.packets) > 0 {
+		w := write{table: schema.Packets, recs: c.packets}
+		c.packets, c.pktRows = nil, 0
+		if err := send(w); err != nil {
+			return err
+		}
+	}
+	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
+		if tb.rows == 0 || (!final && tb.rows < 1<<16) {
+			continue
+		}
+		if err := send(write{table: tb.table, recs: []arrow.RecordBatch{tb.take()}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *collector) addBatch(b *batch) {
+	s := &c.p.sum
+	n := len(b.meta)
+	if n > 0 {
+		// Flow columns, then the packets record.
+		c.flowCol.Reserve(n)
+		c.dirCol.Reserve(n)
+		for i := 0; i < n; i++ {
+			if c.p.opts.Flows && b.dir[i] != tcpsession.DirNone {
+				c.flowCol.UnsafeAppend(b.flowID[i])
+				c.dirCol.Append(b.dir[i].String())
+			} else {
+				c.flowCol.UnsafeAppendBoolToBitmap(false)
+				c.dirCol.AppendNull()
+			}
+			m := &b.meta[i]
+			if s.Packets == 0 || m.ts < s.FirstTs {
+				s.FirstTs = m.ts
+			}
+			if s.Packets == 0 || m.ts > s.LastTs {
+				s.LastTs = m.ts
+			}
+			s.Packets++
+			s.Bytes += int64(m.capLen)
+		}
+		cols := append(b.cols, c.flowCol.NewArray(), c.dirCol.NewArray())
+		rec := array.NewRecordBatch(schema.Packets.ArrowSchema(), cols, int64(n))
+		for _, a := range cols {
+			a.Release()
+		}
+		b.cols = nil
+		c.packets = append(c.packets, rec)
+		c.pktRows += n
+	}
+	for _, w := range b.warns {
+		w.detail = decodeWarnDetail(w.kind, b, w.frame)
+		c.addWarning(w)
+	}
+	// Shard output: ordered by frame so row order does not depend on the
+	// number of shards.
+	var out shardRows
+	for i := range b.shardOut {
+		so := &b.shardOut[i]
+		out.flows = append(out.flows, so.flows...)
+		out.events = append(out.events, so.events...)
+		out.http = append(out.http, so.http...)
+		out.bodies = append(out.bodies, so.bodies...)
+		out.warns = append(out.warns, so.warns...)
+	}
+	sort.SliceStable(out.flows, func(i, j int) bool { return out.flows[i].FlowID < out.flows[j].FlowID })
+	sort.SliceStable(out.events, func(i, j int) bool {
+		return out.events[i].Frame < out.events[j].Frame
+	})
+	sort.SliceStable(out.http, func(i, j int) bool {
+		a, b := out.http[i], out.http[j]
+		return a.FlowID < b.FlowID || a.FlowID == b.FlowID && a.TransDepth < b.TransDepth
+	})
+	sort.SliceStable(out.warns, func(i, j int) bool { return out.warns[i].frame < out.warns[j].frame })
+	for _, f := range out.flows {
+		c.addFlow(f)
+	}
+	for _, e := range out.events {
+		c.addEvent(e)
+	}
+	for _, t := range out.http {
+		c.addHTTP(t)
+	}
+	for _, bd := range out.bodies {
+		c.addBody(bd)
+	}
+	for _, w := range out.warns {
+		c.addWarning(w)
+	}
+}
+
+func (c *collector) addWarning(w warnRow) {
+	tb := c.warns
+	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	appendOptI64(tb.field("frame"), w.frame, w.frame > 0)
+	appendOptI64(tb.field("file_offset"), w.offset, w.offset >= 0)
+	tb.field("kind").(*array.StringBuilder).Append(w.kind)
+	tb.field("detail").(*array.StringBuilder).Append(w.detail)
+	tb.rows++
+	c.p.sum.Warnings++
+}
+
+func appendOptI64(b array.Builder, v int64, ok bool) {
+	if ok {
+		b.(*array.Int64Builder).Append(v)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func appendOptStr(b array.Builder, v string) {
+	if v == "" {
+		b.AppendNull()
+	} else {
+		b.(*array.StringBuilder).Append(v)
+	}
+}
+
+func appendOptTs(b array.Builder, v int64) {
+	if v == 0 {
+		b.AppendNull()
+	} else {
+		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v))
+	}
+}
+
+func appendOptMs(b array.Builder, ns int64, ok bool) {
+	if ok {
+		b.(*array.Float64Builder).Append(float64(ns) / 1e6)
+	} else {
+		b.AppendNull()
+	}
+}
+
+func (c *collector) addFlow(f *tcpsession.Flow) {
+	tb := c.flows
+	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.field("flow_id").(*array.Int64Builder).Append(f.FlowID)
+	appendOptStr(tb.field("community_id"), f.CommunityID)
+	tb.field("proto").(*array.StringBuilder).Append(f.Proto)
+	tb.field("orig_h").(*array.StringBuilder).Append(f.OrigH.String())
+	tb.field("orig_p").(*array.Uint16Builder).Append(f.OrigP)
+	tb.field("resp_h").(*array.StringBuilder).Append(f.RespH.String())
+	tb.field("resp_p").(*array.Uint16Builder).Append(f.RespP)
+	if f.HasVLAN {
+		tb.field("vlan").(*array.Uint16Builder).Append(f.VLAN)
+	} else {
+		tb.field("vlan").AppendNull()
+	}
+	tb.field("ts_start").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsStart))
+	tb.field("ts_end").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsEnd))
+	appendOptMs(tb.field("duration_ms"), f.TsEnd-f.TsStart, true)
+	tb.field("orig_pkts").(*array.Int64Builder).Append(f.OrigPkts)
+	tb.field("resp_pkts").(*array.Int64Builder).Append(f.RespPkts)
+	tb.field("orig_bytes").(*array.Int64Builder).Append(f.OrigBytes)
+	tb.field("resp_bytes").(*array.Int64Builder).Append(f.RespBytes)
+	tb.field("orig_ip_bytes").(*array.Int64Builder).Append(f.OrigIPBytes)
+	tb.field("resp_ip_bytes").(*array.Int64Builder).Append(f.RespIPBytes)
+	tb.field("missed_bytes").(*array.Int64Builder).Append(f.MissedBytes)
+	appendOptStr(tb.field("conn_state"), f.ConnState)
+	tb.field("history").(*array.StringBuilder).Append(f.History)
+	tb.field("syn_retries").(*array.Int64Builder).Append(f.SYNRetries)
+	appendOptMs(tb.field("handshake_rtt_ms"), f.HandshakeRTTNs, f.HandshakeRTTNs >= 0)
+	tb.field("retransmits").(*array.Int64Builder).Append(f.Retransmits)
+	tb.field("first_frame").(*array.Int64Builder).Append(f.FirstFrame)
+	tb.field("last_frame").(*array.Int64Builder).Append(f.LastFrame)
+	appendOptStr(tb.field("service"), f.Service)
+	tb.field("evicted").(*array.BooleanBuilder).Append(f.Evicted)
+	tb.field("capped").(*array.BooleanBuilder).Append(f.Capped)
+	tb.rows++
+	c.p.sum.Flows++
+}
+
+func (c *collector) addEvent(e *tcpsession.Event) {
+	tb := c.events
+	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.field("frame").(*array.Int64Builder).Append(e.Frame)
+	tb.field("ts").(*array.TimestampBuilder).Append(arrow.Timestamp(e.Ts))
+	tb.field("flow_id").(*array.Int64Builder).Append(e.FlowID)
+	appendOptStr(tb.field("direction"), e.Dir.String())
+	tb.field("kind").(*array.StringBuilder).Append(e.Kind)
+	tb.field("seq").(*array.Uint32Builder).Append(e.Seq)
+	tb.field("seg_len").(*array.Int32Builder).Append(int32(e.SegLen))
+	appendOptI64(tb.field("orig_frame"), e.OrigFrame, e.OrigFrame > 0)
+	appendOptMs(tb.field("since_orig_ms"), e.SinceOrigNs, e.OrigFrame > 0 && e.SinceOrigNs >= 0)
+	tb.rows++
+	c.p.sum.Events++
+}
+
+func appendHeaders(b array.Builder, hs []httpextract.Header) {
+	mb := b.(*array.MapBuilder)
+	if hs == nil {
+		mb.AppendNull()
+		return
+	}
+	mb.Append(true)
+	kb := mb.KeyBuilder().(*array.StringBuilder)
+	ib := mb.ItemBuilder().(*array.ListBuilder)
+	vb := ib.ValueBuilder().(*array.StringBuilder)
+	// MAP keys must be unique: repeated fields become one key with all
+	// values in order of appearance, keys in order of first appearance.
+	for i, h := range hs {
+		dup := false
+		for _, prev := range hs[:i] {
+			if prev.Name == h.Name {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			continue
+		}
+		kb.Append(h.Name)
+		ib.Append(true)
+		for _, h2 := range hs[i:] {
+			if h2.Name == h.Name {
+				vb.Append(h2.Value)
+			}
+		}
+	}
+}
+
+func (c *collector) addHTTP(t *httpextract.Transaction) {
+	tb := c.http
+	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.field("flow_id").(*array.Int64Builder).Append(t.FlowID)
+	appendOptStr(tb.field("community_id"), t.CommunityID)
+	tb.field("trans_depth").(*array.Int32Builder).Append(int32(t.TransDepth))
+	appendOptTs(tb.field("ts_req_start"), t.TsReqStart)
+	appendOptTs(tb.field("ts_req_end"), t.TsReqEnd)
+	appendOptTs(tb.field("ts_resp_start"), t.TsRespStart)
+	appendOptTs(tb.field("ts_resp_end"), t.TsRespEnd)
+	appendOptMs(tb.field("ttfb_ms"), t.TsRespStart-t.TsReqEnd, t.TsRespStart != 0 && t.TsReqEnd != 0)
+	appendOptMs(tb.field("duration_ms"), t.TsRespEnd-t.TsReqStart, t.TsRespEnd != 0 && t.TsReqStart != 0)
+	appendOptI64(tb.field("req_frame"), t.ReqFrame, t.ReqFrame > 0)
+	appendOptI64(tb.field("resp_frame"), t.RespFrame, t.RespFrame > 0)
+	appendOptStr(tb.field("method"), t.Method)
+	appendOptStr(tb.field("host"), t.Host)
+	appendOptStr(tb.field("uri"), t.URI)
+	appendOptStr(tb.field("path"), t.Path)
+	appendOptStr(tb.field("query"), t.Query)
+	appendOptStr(tb.field("version"), t.Version)
+	appendOptStr(tb.field("user_agent"), t.UserAgent)
+	appendOptStr(tb.field("referrer"), t.Referrer)
+	appendOptStr(tb.field("req_content_type"), t.ReqContentType)
+	appendOptI64(tb.field("req_body_len"), t.ReqBodyLen, t.Method != "")
+	if t.HasStatus {
+		tb.field("status_code").(*array.Int32Builder).Append(int32(t.StatusCode))
+	} else {
+		tb.field("status_code").AppendNull()
+	}
+	appendOptStr(tb.field("status_msg"), t.StatusMsg)
+	appendOptStr(tb.field("resp_version"), t.RespVersion)
+	appendOptStr(tb.field("resp_content_type"), t.RespContentType)
+	appendOptStr(tb.field("transfer_encoding"), t.TransferEncoding)
+	appendOptStr(tb.field("content_encoding"), t.ContentEncoding)
+	appendOptI64(tb.field("resp_body_len"), t.RespBodyLen, t.HasStatus)
+	appendOptI64(tb.field("resp_wire_len"), t.RespWireLen, t.HasStatus)
+	appendHeaders(tb.field("req_headers"), t.ReqHeaders)
+	appendHeaders(tb.field("resp_headers"), t.RespHeaders)
+	appendOptStr(tb.field("upgrade"), t.Upgrade)
+	appendOptStr(tb.field("missing"), t.Missing)
+	tb.field("gap").(*array.BooleanBuilder).Append(t.Gap)
+	appendOptStr(tb.field("error"), t.Error)
+	tb.rows++
+	c.p.sum.HTTP++
+}
+
+func (c *collector) addBody(bd *httpextract.Body) {
+	tb := c.bodies
+	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.field("flow_id").(*array.Int64Builder).Append(bd.FlowID)
+	tb.field("trans_depth").(*array.Int32Builder).Append(int32(bd.TransDepth))
+	d := "response"
+	if bd.Dir == tcpsession.DirOrig {
+		d = "request"
+	}
+	tb.field("direction").(*array.StringBuilder).Append(d)
+	tb.field("body").(*array.BinaryBuilder).Append(bd.Data)
+	tb.field("truncated").(*array.BooleanBuilder).Append(bd.Truncated)
+	tb.rows++
+}

@@ -1,0 +1,402 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pcapq/pcapq/decode"
+	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/tcpsession"
+)
+
+// Sink receives finished Arrow record batches, one table at a time, from a
+// single goroutine. It must not keep recs after returning; the pipeline
+// releases them.
+type Sink interface {
+	Write(t *schema.Table, recs []arrow.RecordBatch) error
+}
+
+// Options configure a pipeline run.
+type Options struct {
+	// Workers is the number of decode workers and of flow shards; 0 means
+	// runtime.GOMAXPROCS(0). Results are identical for any value.
+	Workers int
+	// BatchPackets is the number of packets per batch (default 8192).
+	BatchPackets int
+	// FlushRows is how many packet rows are gathered before a write to the
+	// sink (default 262144).
+	FlushRows int
+	// Flows turns on flow tracking, TCP analysis and reassembly.
+	Flows bool
+	// HTTP turns on HTTP extraction (needs Flows).
+	HTTP bool
+	// Session and HTTPOptions tune the trackers and the HTTP parser.
+	Session     tcpsession.Options
+	HTTPOptions httpextract.Options
+	// Progress, when set, is called from the collector after every batch.
+	Progress func(Progress)
+	// Alloc is the Arrow allocator (default memory.DefaultAllocator).
+	Alloc memory.Allocator
+}
+
+// DefaultOptions has flows and HTTP on.
+func DefaultOptions() Options {
+	return Options{
+		Flows:       true,
+		HTTP:        true,
+		Session:     tcpsession.DefaultOptions(),
+		HTTPOptions: httpextract.DefaultOptions(),
+	}
+}
+
+// Progress is a snapshot of a run, for progress bars.
+type Progress struct {
+	Packets   int64
+	BytesRead int64 // bytes consumed from the input file (compressed, when it is)
+}
+
+// Summary is what a run produced for one capture.
+type Summary struct {
+	Format    string
+	LinkTypes []uint32
+	Packets   int64
+	Bytes     int64 // sum of cap_len
+	FirstTs   int64
+	LastTs    int64
+	Warnings  int64
+	Flows     int64
+	Events    int64
+	HTTP      int64
+	// Complete is false when the reader stopped on damage (ReadErr set).
+	Complete bool
+	// ReadErr is the *FormatError that stopped reading early, if any. The
+	// rows before it were all written.
+	ReadErr error
+}
+
+// recMeta is a Record without its data: the data lives in batch.buf.
+type recMeta struct {
+	ts       int64
+	offset   int64
+	capLen   int32
+	origLen  int32
+	iface    int32
+	linkType uint32
+	start    int32
+}
+
+// batch is the unit passed between stages: a run of consecutive packets.
+type batch struct {
+	seq        int64
+	firstFrame int64
+	final      bool // no packets: tells the shards to close their trackers
+	meta       []recMeta
+	buf        []byte
+	pkts       []decode.Packet
+	hash       []uint64
+	flowID     []int64
+	dir        []tcpsession.Dir
+	cols       []arrow.Array // packets columns built by the decode worker, flow columns excluded
+	warns      []warnRow
+	shardOut   []shardRows
+	pending    sync.WaitGroup
+	bytesRead  int64
+}
+
+const batchBufSize = 4 << 20
+
+func (b *batch) reset() {
+	b.meta = b.meta[:0]
+	b.buf = b.buf[:0]
+	b.warns = b.warns[:0]
+	b.final = false
+	for i := range b.shardOut {
+		b.shardOut[i] = shardRows{}
+	}
+}
+
+// Run reads every record of r, decodes it, tracks flows and HTTP, and
+// writes Arrow batches of every table to sink, tagged with captureID. It
+// returns when r is exhausted, on a sink error, or when ctx is cancelled.
+// A damaged capture is not an error: Summary.ReadErr says where reading
+// stopped, and everything before it was written.
+func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options) (Summary, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.BatchPackets <= 0 {
+		opts.BatchPackets = 8192
+	}
+	if opts.FlushRows <= 0 {
+		opts.FlushRows = 1 << 18
+	}
+	if opts.Alloc == nil {
+		opts.Alloc = memory.DefaultAllocator
+	}
+	if opts.HTTP {
+		opts.Flows = true
+	}
+	p := &pipeline{r: r, captureID: captureID, sink: sink, opts: opts}
+	return p.run(ctx)
+}
+
+type pipeline struct {
+	r         Reader
+	captureID int32
+	sink      Sink
+	opts      Options
+
+	free chan *batch
+	sum  Summary
+}
+
+func (p *pipeline) run(ctx context.Context) (Summary, error) {
+	w := p.opts.Workers
+	nbatch := 2*w + 4
+	p.free = make(chan *batch, nbatch)
+	for i := 0; i < nbatch; i++ {
+		p.free <- &batch{
+			meta:     make([]recMeta, 0, p.opts.BatchPackets),
+			buf:      make([]byte, 0, batchBufSize),
+			pkts:     make([]decode.Packet, p.opts.BatchPackets),
+			hash:     make([]uint64, p.opts.BatchPackets),
+			flowID:   make([]int64, p.opts.BatchPackets),
+			dir:      make([]tcpsession.Dir, p.opts.BatchPackets),
+			shardOut: make([]shardRows, w),
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	toDecode := make(chan *batch, w)
+	decoded := make(chan *batch, nbatch)
+	toCollect := make(chan *batch, nbatch)
+	shardIn := make([]chan *batch, w)
+	for i := range shardIn {
+		shardIn[i] = make(chan *batch, nbatch)
+	}
+	writes := make(chan write, 4)
+
+	g.Go(func() error { defer close(toDecode); return p.read(ctx, toDecode) })
+	var decWG sync.WaitGroup
+	for i := 0; i < w; i++ {
+		decWG.Add(1)
+		g.Go(func() error {
+			defer decWG.Done()
+			return p.decode(ctx, toDecode, decoded)
+		})
+	}
+	g.Go(func() error { decWG.Wait(); close(decoded); return nil })
+	g.Go(func() error {
+		defer close(toCollect)
+		defer func() {
+			for _, c := range shardIn {
+				close(c)
+			}
+		}()
+		return p.dispatch(ctx, decoded, shardIn, toCollect)
+	})
+	var shards []*shard
+	if p.opts.Flows {
+		for i := 0; i < w; i++ {
+			s := newShard(i, w, p.opts)
+			shards = append(shards, s)
+			g.Go(func() error { return s.run(ctx, shardIn[i]) })
+		}
+	} else {
+		for i := 0; i < w; i++ {
+			g.Go(func() error {
+				for b := range shardIn[i] {
+					b.pending.Done()
+				}
+				return nil
+			})
+		}
+	}
+	g.Go(func() error { defer close(writes); return p.collect(ctx, toCollect, writes) })
+	g.Go(func() error { return p.write(ctx, writes) })
+	err := g.Wait()
+	if err != nil {
+		// Drain anything left so Arrow memory is released.
+		for {
+			select {
+			case wr, ok := <-writes:
+				if !ok {
+					return p.sum, err
+				}
+				wr.release()
+			default:
+				return p.sum, err
+			}
+		}
+	}
+	p.sum.Complete = p.sum.ReadErr == nil
+	return p.sum, nil
+}
+
+// read fills batches from the reader, copying record data into the batch.
+func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
+	var rec Record
+	var seq int64
+	frame := int64(1)
+	var b *batch
+	get := func() error {
+		select {
+		case b = <-p.free:
+			b.reset()
+			b.seq = seq
+			b.firstFrame = frame
+			seq++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	send := func() error {
+		if br, ok := p.r.(interface{ BytesRead() int64 }); ok {
+			b.bytesRead = br.BytesRead()
+		}
+		select {
+		case out <- b:
+			b = nil
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		err := p.r.Next(&rec)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				var fe *FormatError
+				if !errors.As(err, &fe) {
+					return err // I/O error: the run fails
+				}
+				p.sum.ReadErr = err
+			}
+			break
+		}
+		if b != nil && (len(b.meta) == p.opts.BatchPackets || len(b.buf)+len(rec.Data) > cap(b.buf) && len(b.meta) > 0) {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		if b == nil {
+			if err := get(); err != nil {
+				return err
+			}
+		}
+		start := len(b.buf)
+		b.buf = append(b.buf, rec.Data...)
+		b.meta = append(b.meta, recMeta{
+			ts: rec.Ts, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
+			iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start),
+		})
+		frame++
+	}
+	if b != nil {
+		if err := send(); err != nil {
+			return err
+		}
+	}
+	// The final marker closes the trackers.
+	if err := get(); err != nil {
+		return err
+	}
+	b.final = true
+	return send()
+}
+
+// decode decodes every packet of a batch and builds its Arrow columns.
+func (p *pipeline) decode(ctx context.Context, in <-chan *batch, out chan<- *batch) error {
+	pb := newPacketBuilder(p.opts.Alloc, p.captureID)
+	defer pb.release()
+	for b := range in {
+		for i := range b.meta {
+			m := &b.meta[i]
+			data := b.buf[m.start : int(m.start)+int(m.capLen)]
+			pk := &b.pkts[i]
+			decode.Decode(decode.LinkType(m.linkType), data, int(m.origLen), pk)
+			b.hash[i] = pk.FlowHash()
+			if pk.Warn != "" {
+				b.warns = append(b.warns, warnRow{frame: b.firstFrame + int64(i), offset: m.offset + int64(pk.WarnOffset), kind: pk.Warn})
+			}
+		}
+		if !b.final {
+			b.cols = pb.build(b)
+		}
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// dispatch restores batch order and hands each batch to every shard (each
+// shard processes only the packets whose flow hash it owns) and to the
+// collector.
+func (p *pipeline) dispatch(ctx context.Context, in <-chan *batch, shards []chan *batch, collect chan<- *batch) error {
+	pending := map[int64]*batch{}
+	var next int64
+	for b := range in {
+		pending[b.seq] = b
+		for {
+			b, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			b.pending.Add(len(shards))
+			for _, c := range shards {
+				select {
+				case c <- b:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			select {
+			case collect <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+type write struct {
+	table *schema.Table
+	recs  []arrow.RecordBatch
+}
+
+func (w write) release() {
+	for _, r := range w.recs {
+		r.Release()
+	}
+}
+
+// write hands finished batches to the sink.
+func (p *pipeline) write(ctx context.Context, in <-chan write) error {
+	for w := range in {
+		if err := ctx.Err(); err != nil {
+			w.release()
+			return err
+		}
+		err := p.sink.Write(w.table, w.recs)
+		w.release()
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", w.table.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package ingest
+
+import (
+	"context"
+
+	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/tcpsession"
+)
+
+// warnRow is one row of the warnings table before it is built.
+type warnRow struct {
+	frame  int64 // 0: not tied to a frame
+	offset int64 // -1: unknown
+	kind   string
+	detail string
+}
+
+// shardRows is what one shard produced while processing one batch. The
+// shard hands it over inside the batch, so the collector owns it without
+// locks once the batch's pending count reaches zero.
+type shardRows struct {
+	flows  []*tcpsession.Flow
+	events []*tcpsession.Event
+	http   []*httpextract.Transaction
+	bodies []*httpextract.Body
+	warns  []warnRow
+}
+
+// shard owns the flows whose hash falls in its slot: a Tracker with its own
+// state, no locks shared with other shards.
+type shard struct {
+	id, n   int
+	tracker *tcpsession.Tracker
+	out     shardRows
+	lastTs  int64
+}
+
+func newShard(id, n int, opts Options) *shard {
+	s := &shard{id: id, n: n}
+	so := opts.Session
+	if opts.HTTP {
+		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
+	}
+	s.tracker = tcpsession.NewTracker(so, (*shardSessionSink)(s))
+	return s
+}
+
+func (s *shard) run(ctx context.Context, in <-chan *batch) error {
+	n := uint64(s.n)
+	id := uint64(s.id)
+	for b := range in {
+		if b.final {
+			s.tracker.Close(s.lastTs)
+		}
+		for i := range b.meta {
+			if b.hash[i]%n != id {
+				continue
+			}
+			ts := b.meta[i].ts
+			if ts > s.lastTs {
+				s.lastTs = ts
+			}
+			b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, &b.pkts[i])
+		}
+		b.shardOut[s.id] = s.out
+		s.out = shardRows{}
+		b.pending.Done()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+type shardSessionSink shard
+
+func (s *shardSessionSink) Flow(f *tcpsession.Flow)   { s.out.flows = append(s.out.flows, f) }
+func (s *shardSessionSink) Event(e *tcpsession.Event) { s.out.events = append(s.out.events, e) }
+func (s *shardSessionSink) Warning(frame int64, kind, detail string) {
+	s.out.warns = append(s.out.warns, warnRow{frame: frame, offset: -1, kind: kind, detail: detail})
+}
+
+type shardHTTPSink shard
+
+func (s *shardHTTPSink) Transaction(t *httpextract.Transaction) {
+	s.out.http = append(s.out.http, t)
+}
+func (s *shardHTTPSink) Body(b *httpextract.Body) { s.out.bodies = append(s.out.bodies, b) }
+func (s *shardHTTPSink) Warning(frame int64, kind, detail string) {
+	s.out.warns = append(s.out.warns, warnRow{frame: frame, offset: -1, kind: kind, detail: detail})
+}
