@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pcapq/pcapq/query"
+)
+
+// corpusDir finds ../shared/corpus beside the repository.
+func corpusDir(t testing.TB) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		c := filepath.Join(d, "shared", "corpus")
+		if st, err := os.Stat(c); err == nil && st.IsDir() {
+			return c
+		}
+	}
+	t.Skip("external corpus ../shared/corpus not found beside the repository: skipping corpus conformance")
+	return ""
+}
+
+// pcapqRun runs the CLI in-process and returns status, stdout, stderr.
+func pcapqRun(t testing.TB, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// ingestMem ingests captures into a fresh in-memory database.
+func ingestMem(t testing.TB, workers int, files ...string) *query.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := query.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g := &Globals{Quiet: true, Workers: workers, ctx: ctx, stdout: os.Stdout, stderr: &bytes.Buffer{}}
+	for _, f := range files {
+		if err := ingestOne(g, db, f, (&IngestCmd{}).options(g)); err != nil {
+			t.Fatalf("ingest %s: %v", f, err)
+		}
+	}
+	return db
+}
+
+func scalarInt(t testing.TB, db *query.DB, q string, args ...any) int64 {
+	t.Helper()
+	v, err := db.Scalar(context.Background(), q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case nil:
+		return 0
+	}
+	n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: not an integer: %v", q, v)
+	}
+	return n
+}
+
+// capinfosCounts reads capinfos.tsv: file -> (packets, error column, rawscan records).
+func capinfosCounts(t *testing.T, corpus string) map[string][3]string {
+	f, err := os.Open(filepath.Join(corpus, "capinfos.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var hdr []string
+	out := map[string][3]string{}
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if hdr == nil {
+			hdr = cols
+			continue
+		}
+		row := map[string]string{}
+		for i, h := range hdr {
+			if i < len(cols) {
+				row[h] = cols[i]
+			}
+		}
+		out[row["file"]] = [3]string{row["capinfos_packets"], row["capinfos_error"], row["rawscan_records"]}
+	}
+	return out
+}
+
+// TestCorpusRowCounts: every packet capinfos counts is a row, for every
+// corpus capture; damaged files keep every packet before the damage and
+// record a warning.
+func TestCorpusRowCounts(t *testing.T) {
+	corpus := corpusDir(t)
+	want := capinfosCounts(t, corpus)
+	files, _ := filepath.Glob(filepath.Join(corpus, "pcaps", "*"))
+	if len(files) < 60 {
+		t.Fatalf("corpus has %d captures, want 62", len(files))
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			w, ok := want[name]
+			if !ok {
+				t.Fatalf("%s not in capinfos.tsv", name)
+			}
+			db := ingestMem(t, 2, f)
+			got := scalarInt(t, db, "SELECT count(*) FROM packets")
+			meta := scalarInt(t, db, "SELECT packets FROM captures")
+			if got != meta {
+				t.Errorf("captures.packets = %d, packets rows = %d", meta, got)
+			}
+			if w[1] != "-" {
+				// capinfos stopped on damage: compare with the independent
+				// record walk, which counts complete records before it.
+				n, _ := strconv.ParseInt(w[2], 10, 64)
+				if got != n {
+					t.Errorf("damaged file: %d rows, want the %d complete records before the damage", got, n)
+				}
+				if warns := scalarInt(t, db, "SELECT count(*) FROM warnings WHERE frame IS NULL"); warns == 0 {
+					t.Errorf("damaged file without a warning")
+				}
+				if c := scalarInt(t, db, "SELECT count(*) FROM captures WHERE NOT complete"); c != 1 {
+					t.Errorf("damaged file not marked incomplete")
+				}
+				return
+			}
+			n, err := strconv.ParseInt(w[0], 10, 64)
+			if err != nil {
+				t.Fatalf("capinfos packets %q", w[0])
+			}
+			if got != n {
+				t.Errorf("%d rows, capinfos counts %d packets", got, n)
+			}
+			// Frames are 1..N without holes.
+			if mx := scalarInt(t, db, "SELECT coalesce(max(frame), 0) FROM packets"); mx != got {
+				t.Errorf("max(frame) = %d, rows = %d", mx, got)
+			}
+		})
+	}
+}
+
+// tsharkFields runs tshark and returns one row of fields per frame.
+func tsharkFields(t testing.TB, file string, fields ...string) [][]string {
+	t.Helper()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (make test installs it): skipping tshark comparison")
+	}
+	args := []string{"-n", "-r", file, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"}
+	for _, f := range fields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command("tshark", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v: %s", file, err, stderr.String())
+	}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		rows = append(rows, strings.Split(line, "\t"))
+	}
+	return rows
+}
+
+// flagsFromHex turns tshark's tcp.flags (0x0012) into pcapq's FSRPAUEC text.
+func flagsFromHex(h string) string {
+	v, err := strconv.ParseUint(strings.TrimPrefix(h, "0x"), 16, 16)
+	if err != nil {
+		return "?" + h
+	}
+	var b strings.Builder
+	for i, c := range "FSRPAUEC" {
+		if v&(1<<i) != 0 {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+// comparePackets checks pcapq's packets rows against tshark field by field.
+func comparePackets(t *testing.T, file string) {
+	rows := tsharkFields(t, file, "frame.number", "frame.len", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+		"tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.len", "udp.length")
+	db := ingestMem(t, 2, file)
+	res, err := db.Query(context.Background(), `SELECT frame, orig_len, coalesce(src_ip,''), coalesce(dst_ip,''),
+		coalesce(src_port::VARCHAR,''), coalesce(dst_port::VARCHAR,''), coalesce(tcp_seq::VARCHAR,''), coalesce(tcp_ack::VARCHAR,''),
+		coalesce(tcp_flags,'-'), coalesce(payload_len::VARCHAR,''), coalesce(ip_proto, 0) FROM packets ORDER BY frame`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	i, bad := 0, 0
+	for res.Next() {
+		var frame, origLen int64
+		var src, dst, sp, dp, seq, ack, flags, plen string
+		var proto int64
+		if err := res.Scan(&frame, &origLen, &src, &dst, &sp, &dp, &seq, &ack, &flags, &plen, &proto); err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(rows) {
+			t.Fatalf("pcapq has more frames (%d) than tshark (%d)", frame, len(rows))
+		}
+		r := rows[i]
+		for len(r) < 15 {
+			r = append(r, "")
+		}
+		i++
+		want := map[string]string{"frame": r[0], "orig_len": r[1], "src": first(r[2], r[4]), "dst": first(r[3], r[5])}
+		got := map[string]string{"frame": fmt.Sprint(frame), "orig_len": fmt.Sprint(origLen), "src": src, "dst": dst}
+		switch {
+		case r[6] != "" && proto == 6:
+			want["sport"], want["dport"], want["seq"], want["ack"], want["flags"], want["plen"] = r[6], r[7], r[10], r[11], flagsFromHex(r[12]), r[13]
+			got["sport"], got["dport"], got["seq"], got["ack"], got["flags"], got["plen"] = sp, dp, seq, ack, flags, plen
+		case r[8] != "" && proto == 17:
+			n, _ := strconv.Atoi(r[14])
+			want["sport"], want["dport"], want["plen"] = r[8], r[9], fmt.Sprint(n-8)
+			got["sport"], got["dport"], got["plen"] = sp, dp, plen
+		}
+		for k, w := range want {
+			if got[k] != w {
+				bad++
+				if bad <= 20 {
+					t.Errorf("%s frame %d: %s = %q, tshark says %q", filepath.Base(file), frame, k, got[k], w)
+				}
+			}
+		}
+	}
+	if i != len(rows) {
+		t.Errorf("pcapq has %d frames, tshark %d", i, len(rows))
+	}
+	t.Logf("%s: %d frames compared with tshark, %d field mismatches", filepath.Base(file), i, bad)
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// TestPacketsMatchTshark compares every frame of the project's own
+// recorded captures (real traffic from mkcapture) with tshark.
+func TestPacketsMatchTshark(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.pcap")
+	if len(files) == 0 {
+		t.Fatal("no testdata captures")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { comparePackets(t, f) })
+	}
+}
+
+// TestWorkerCountInvariance: every table is identical for 1 and 3 workers.
+func TestWorkerCountInvariance(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/mkcapture-small*.pcap")
+	if len(files) == 0 {
+		t.Fatal("no mkcapture testdata capture")
+	}
+	a := ingestMem(t, 1, files...)
+	b := ingestMem(t, 3, files...)
+	for _, tb := range []string{"packets", "flows", "tcp_events", "http", "warnings"} {
+		ca := scalarInt(t, a, "SELECT count(*) FROM "+tb)
+		cb := scalarInt(t, b, "SELECT count(*) FROM "+tb)
+		ha := fmt.Sprint(mustScalar(t, a, fmt.Sprintf("SELECT coalesce(sum(hash(t::VARCHAR)), 0)::VARCHAR FROM %s t", tb)))
+		hb := fmt.Sprint(mustScalar(t, b, fmt.Sprintf("SELECT coalesce(sum(hash(t::VARCHAR)), 0)::VARCHAR FROM %s t", tb)))
+		if ca != cb || ha != hb {
+			t.Errorf("%s differs between 1 and 3 workers: %d rows (hash %s) vs %d rows (hash %s)", tb, ca, ha, cb, hb)
+		}
+		if tb == "packets" && ca == 0 {
+			t.Errorf("no packets ingested")
+		}
+	}
+}
+
+func mustScalar(t testing.TB, db *query.DB, q string) any {
+	v, err := db.Scalar(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return v
+}

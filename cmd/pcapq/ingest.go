@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/pcapq/pcapq/ingest"
+	"github.com/pcapq/pcapq/query"
+)
+
+// IngestCmd reads captures into a database.
+type IngestCmd struct {
+	Captures []string `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
+	Output   string   `short:"o" help:"DuckDB database to write (created if missing)." default:"traffic.duckdb"`
+	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
+	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
+	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
+	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
+}
+
+// Run ingests every capture, each in its own transaction.
+func (c *IngestCmd) Run(g *Globals) error {
+	db, err := query.Open(g.ctx, c.Output)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.EnsureSchema(g.ctx); err != nil {
+		return err
+	}
+	var failed []error
+	for _, in := range c.Captures {
+		if err := ingestOne(g, db, in, c.options(g)); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before", in, c.Output)
+			}
+			fmt.Fprintln(g.stderr, "pcapq:", err)
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		code := 1
+		for _, err := range failed {
+			if errors.Is(err, ingest.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+				code = 2
+			}
+		}
+		return &exitError{code: code, err: fmt.Errorf("%d of %d captures not ingested", len(failed), len(c.Captures))}
+	}
+	return nil
+}
+
+func (c *IngestCmd) options(g *Globals) ingest.Options {
+	o := ingest.DefaultOptions()
+	o.Workers = g.Workers
+	o.Flows = !c.NoFlows
+	o.HTTP = !c.NoFlows && !c.NoHTTP
+	o.HTTPOptions.KeepBodies = c.Bodies
+	o.HTTPOptions.MaxBodyKeep = c.BodyCap
+	return o
+}
+
+// ingestOne reads one capture into db in one transaction.
+func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
+	var (
+		r      ingest.Reader
+		closer io.Closer
+		err    error
+		path   = in
+		size   = int64(-1)
+	)
+	if in == "-" {
+		r, err = ingest.NewReader(g.stdin, "-")
+	} else {
+		if abs, e := filepath.Abs(in); e == nil {
+			path = abs
+		}
+		if st, e := os.Stat(in); e == nil {
+			size = st.Size()
+		}
+		r, closer, err = ingest.Open(in)
+	}
+	if err != nil {
+		return err
+	}
+	if closer != nil {
+		defer closer.Close()
+	}
+	id, err := db.BeginCapture(g.ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	start := time.Now()
+	bar := newProgressBar(g, in, size)
+	opts.Progress = bar.update
+	sum, err := ingest.Run(g.ctx, r, id, db, opts)
+	bar.done()
+	if err != nil {
+		db.Rollback()
+		if errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("%s: %w (nothing of this capture was kept)", in, err)
+	}
+	names := make([]string, len(sum.LinkTypes))
+	for i, lt := range sum.LinkTypes {
+		names[i] = ingest.LinkTypeName(lt)
+	}
+	err = db.FinishCapture(g.ctx, query.CaptureRow{
+		ID: id, Path: path, FileSize: size, Format: sum.Format, LinkTypes: names,
+		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs,
+		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	if sum.ReadErr != nil {
+		fmt.Fprintf(g.stderr, "pcapq: warning: %s; kept the %d packets before it\n", query.Escape(sum.ReadErr.Error()), sum.Packets)
+	}
+	if !g.Quiet {
+		el := time.Since(start)
+		fmt.Fprintf(g.stderr, "%s: %d packets, %d flows, %d TCP events, %d HTTP transactions, %d warnings -> %s capture %d in %.2fs (%.0f packets/s)\n",
+			query.Escape(in), sum.Packets, sum.Flows, sum.Events, sum.HTTP, sum.Warnings, db.Path(), id, el.Seconds(), float64(sum.Packets)/el.Seconds())
+	}
+	return nil
+}
+
+// progressBar draws on stderr when it is a terminal.
+type progressBar struct {
+	w     io.Writer
+	name  string
+	size  int64
+	on    bool
+	last  time.Time
+	start time.Time
+	drawn bool
+}
+
+func newProgressBar(g *Globals, name string, size int64) *progressBar {
+	b := &progressBar{w: g.stderr, name: query.Escape(name), size: size, start: time.Now()}
+	if f, ok := g.stderr.(*os.File); ok && !g.Quiet && term.IsTerminal(int(f.Fd())) {
+		b.on = true
+	}
+	return b
+}
+
+func (b *progressBar) update(p ingest.Progress) {
+	if !b.on {
+		return
+	}
+	now := time.Now()
+	if now.Sub(b.last) < 150*time.Millisecond {
+		return
+	}
+	b.last = now
+	el := now.Sub(b.start).Seconds()
+	line := fmt.Sprintf("%s: %d packets, %.0f MB read, %.0f MB/s", b.name, p.Packets, float64(p.BytesRead)/1e6, float64(p.BytesRead)/1e6/el)
+	if b.size > 0 {
+		frac := float64(p.BytesRead) / float64(b.size)
+		if frac > 1 {
+			frac = 1
+		}
+		n := int(frac * 30)
+		line = fmt.Sprintf("[%s%s] %3.0f%% %s", strings.Repeat("#", n), strings.Repeat(".", 30-n), frac*100, line)
+	}
+	fmt.Fprintf(b.w, "\r\x1b[K%s", line)
+	b.drawn = true
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,106 @@
+// Command pcapq ingests packet captures into DuckDB tables and queries them
+// with SQL. See the README for the tour, and `pcapq schema` for the tables.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// Version is pcapq's version, written into captures.pcapq_version.
+var Version = "0.1.0-dev"
+
+// Globals are flags shared by every verb.
+type Globals struct {
+	Quiet   bool `short:"q" help:"No progress bar or summary on stderr."`
+	Workers int  `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	stdin  io.Reader
+}
+
+// CLI is the command line.
+type CLI struct {
+	Globals
+
+	Ingest  IngestCmd  `cmd:"" help:"Read captures into a DuckDB database."`
+	Query   QueryCmd   `cmd:"" help:"Run SQL over a database, or over captures read into memory."`
+	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
+	Version VersionCmd `cmd:"" help:"Print the version."`
+}
+
+// exitError carries an exit status up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run parses args and runs the verb; it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var cli CLI
+	exitCode := -1
+	parser, err := kong.New(&cli,
+		kong.Name("pcapq"),
+		kong.Description("Packet captures as SQL tables: ingest pcap/pcapng into DuckDB, query packets, flows, TCP events and HTTP."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exitCode = c }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "pcapq:", err)
+		return 1
+	}
+	kctx, err := parser.Parse(args)
+	if exitCode >= 0 {
+		return exitCode // --help
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "pcapq:", err)
+		return 2
+	}
+	cli.Globals.ctx = ctx
+	cli.Globals.stdout = stdout
+	cli.Globals.stderr = stderr
+	cli.Globals.stdin = stdin
+	if err := kctx.Run(&cli.Globals); err != nil {
+		fmt.Fprintln(stderr, "pcapq:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		if errors.Is(err, context.Canceled) {
+			return 130
+		}
+		return 1
+	}
+	return 0
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run(g *Globals) error {
+	fmt.Fprintln(g.stdout, "pcapq", Version)
+	return nil
+}
