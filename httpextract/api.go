@@ -27,17 +27,19 @@ type Transaction struct {
 	UserAgent, Referrer, ReqContentType     string
 	ReqBodyLen                              int64 // decoded request body length
 
-	HasStatus                                       bool
-	StatusCode                                      int
-	StatusMsg, RespVersion, RespContentType         string
-	TransferEncoding, ContentEncoding               string
-	RespBodyLen                                     int64 // decoded: de-chunked and decompressed
-	RespWireLen                                     int64 // body bytes as on the wire
-	ReqHeaders, RespHeaders                         []Header
-	Upgrade                                         string // "websocket", "h2c", "connect" or ""
-	Missing                                         string // "response", "request" or ""
-	Gap                                             bool
-	Error                                           string // Zeek-style name or ""
+	HasStatus                               bool
+	StatusCode                              int
+	StatusMsg, RespVersion, RespContentType string
+	InfoCode                                int    // last 1xx interim status before the final one (Zeek info_code), 0 if none
+	InfoMsg                                 string // its reason phrase (Zeek info_msg)
+	TransferEncoding, ContentEncoding       string
+	RespBodyLen                             int64 // decoded: de-chunked and decompressed
+	RespWireLen                             int64 // body bytes as on the wire
+	ReqHeaders, RespHeaders                 []Header
+	Upgrade                                 string // "websocket", "h2c", "connect" or ""
+	Missing                                 string // "response", "request" or ""
+	Gap                                     bool
+	Error                                   string // Zeek-style name or ""
 }
 
 // Body is one row of http_bodies (only with Options.KeepBodies).
@@ -80,3 +82,20 @@ func DefaultOptions() Options {
 		MaxPendingRequests: 1024,
 	}
 }
+
+// Values of Transaction.Error and Sink.Warning kinds. Names that Zeek's
+// weird.log also uses are spelled as Zeek spells them.
+const (
+	ErrBadRequest       = "bad_HTTP_request"        // unparsable request line
+	ErrBadReply         = "bad_HTTP_reply"          // unparsable status line
+	ErrUnmatchedReply   = "unmatched_HTTP_reply"    // a response with no request to pair it with
+	ErrBadChunkSize     = "HTTP_bad_chunk_size"     // chunk-size line not hex, too long, or no CRLF after the data
+	ErrBadContentLength = "HTTP_bad_content_length" // Content-Length not a number or conflicting
+	ErrHeaderTooLong    = "HTTP_header_too_long"    // a line or the header block passed MaxLineLength / MaxHeaderBytes
+	ErrTooManyHeaders   = "HTTP_too_many_headers"   // more than MaxHeaders fields
+	ErrInflateFailed    = "inflate_failed"          // gzip/deflate body could not be decoded
+	ErrInflateLimit     = "inflate_limit_exceeded"  // decoding stopped at MaxDecompressed or MaxRatio (a bomb)
+	ErrTruncatedRequest = "truncated_HTTP_request"  // the stream ended (or a gap hit) inside the request
+	ErrTruncatedReply   = "truncated_HTTP_reply"    // the stream ended (or a gap hit) inside the response
+	ErrTooManyPending   = "HTTP_too_many_pending_requests"
+)

@@ -1,0 +1,67 @@
+// Package httpextract turns reassembled TCP streams into HTTP/1.x
+// transactions: the "httpextract" arrow of
+//
+//	source -> decode -> tcpsession -> httpextract -> schema (Arrow) -> query (DuckDB)
+//
+// NewFactory returns the tcpsession.Options.NewStream hook. Each handler
+// parses both directions of one connection incrementally, as bytes arrive
+// in arbitrary pieces, and pairs responses with requests in order
+// (pipelining), emitting one Transaction per pair to a Sink, in TransDepth
+// order, when both halves are done or the stream closes.
+//
+// # Detection
+//
+// HTTP is recognised by content on any port: the originator's first bytes
+// are a known method token and a space, or the responder's are "HTTP/".
+// A direction that starts otherwise is dropped after at most 22 bytes;
+// a stream with neither is never reported (Service() stays "").
+//
+// # Messages
+//
+// HTTP/0.9 (request line without version; the response is the rest of the
+// stream), 1.0 and 1.1. Bodies are framed by Transfer-Encoding: chunked
+// (with trailers, which are appended to the headers), Content-Length, or
+// the close of the stream (responses only). HEAD, 1xx, 204 and 304
+// responses have no body. Interim 1xx responses (100 Continue) do not
+// consume the request; the last one is kept in InfoCode/InfoMsg, as Zeek's
+// info_code/info_msg. A 101 response, or a 2xx answer to CONNECT, sets
+// Upgrade ("websocket", "h2c", "connect", ...) and ends HTTP parsing on the
+// stream.
+//
+// Response bodies with Content-Encoding gzip, x-gzip or deflate (zlib or
+// raw) are decoded as they stream, to count RespBodyLen; RespWireLen counts
+// the bytes after the header block as sent (chunk framing included).
+// Decoding stops at Options.MaxDecompressed decoded bytes or
+// Options.MaxRatio decoded bytes per compressed byte, with Error
+// "inflate_limit_exceeded"; undecodable data gives "inflate_failed".
+//
+// # Bad input
+//
+// Every size taken from the input is bounded: a start line or chunk-size
+// line by MaxLineLength, a header block by MaxHeaderBytes and MaxHeaders
+// (as net/textproto), waiting requests by MaxPendingRequests. A malformed
+// message gets an Error (see the Err* constants, named after Zeek's
+// weird.log where Zeek has a name) and a Sink.Warning; the parser then
+// skips to the next line that starts a message. A Gap inside a
+// Content-Length body or a chunk is skipped in place; elsewhere the message
+// is cut and the parser resynchronises. Either way the transaction touched
+// gets Gap = true. At Close, a message cut short still yields a row with
+// Error "truncated_HTTP_request"/"truncated_HTTP_reply"; requests never
+// answered get Missing = "response", responses with no request Missing =
+// "request" and Error "unmatched_HTTP_reply".
+//
+// # Memory and allocation
+//
+// No goroutine per stream. A direction buffers only the unparsed tail of
+// the current line (at most MaxHeaderBytes); bodies are counted, not
+// buffered, unless Options.KeepBodies (then up to MaxBodyKeep per body).
+// Decompression stages at most 128 KiB of compressed input per direction
+// because the decoders pull input while streams push it (see inflate.go).
+// Body bytes in steady state allocate nothing; per transaction the parser
+// allocates the row, its strings and headers.
+//
+// # Buffer ownership
+//
+// Data's slice is only read during the call. Transactions and Bodies given
+// to the Sink are never touched again by the parser.
+package httpextract

@@ -1,0 +1,210 @@
+package httpextract
+
+import (
+	"github.com/pcapq/pcapq/tcpsession"
+)
+
+// NewFactory returns a tcpsession NewStream function whose handlers parse
+// both directions of every TCP stream as HTTP/1.x and send one Transaction
+// per request/response pair to sink. Streams whose first bytes are not
+// HTTP are dropped after a few bytes (Service() stays "").
+//
+// Handlers keep no goroutine and buffer only the unparsed tail of a header
+// block (at most MaxHeaderBytes) and, for gzip/deflate bodies, a bounded
+// decoder window. A handler must be driven from one goroutine, as
+// tcpsession does; handlers of different flows are independent.
+func NewFactory(opts Options, sink Sink) func(f *tcpsession.FlowInfo) tcpsession.StreamHandler {
+	opts = opts.withDefaults()
+	return func(f *tcpsession.FlowInfo) tcpsession.StreamHandler {
+		h := &handler{opts: &opts, sink: sink}
+		if f != nil {
+			h.flowID, h.community = f.FlowID, f.CommunityID
+		}
+		h.half[0].resp = false
+		h.half[1].resp = true
+		return h
+	}
+}
+
+// withDefaults replaces zero or negative bounds by DefaultOptions' values so
+// that a zero Options is still bounded.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxBodyKeep <= 0 {
+		o.MaxBodyKeep = d.MaxBodyKeep
+	}
+	if o.MaxDecompressed <= 0 {
+		o.MaxDecompressed = d.MaxDecompressed
+	}
+	if o.MaxRatio <= 0 {
+		o.MaxRatio = d.MaxRatio
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if o.MaxHeaders <= 0 {
+		o.MaxHeaders = d.MaxHeaders
+	}
+	if o.MaxLineLength <= 0 {
+		o.MaxLineLength = d.MaxLineLength
+	}
+	if o.MaxPendingRequests <= 0 {
+		o.MaxPendingRequests = d.MaxPendingRequests
+	}
+	return o
+}
+
+// txState is a transaction being assembled. The Transaction is handed to
+// the sink when both halves are done, in TransDepth order, and never
+// touched again.
+type txState struct {
+	t        Transaction
+	reqDone  bool
+	respDone bool
+	v09      bool // HTTP/0.9 request: the response has no status line
+	head     bool // HEAD request: the response has no body
+	connect  bool // CONNECT request
+	upgrade  bool // the request carried an Upgrade header
+}
+
+// handler is one connection's StreamHandler.
+type handler struct {
+	opts      *Options
+	sink      Sink
+	flowID    int64
+	community string
+
+	half [2]half // [0] orig (requests), [1] resp (responses)
+
+	// q holds transactions not yet emitted, q[head:] in TransDepth order;
+	// q[nextResp] is the first one still waiting for its final response.
+	q        []*txState
+	head     int
+	nextResp int
+	depth    int
+
+	service string
+	closed  bool
+}
+
+var _ tcpsession.StreamHandler = (*handler)(nil)
+
+func (h *handler) Service() string { return h.service }
+
+func (h *handler) Data(dir tcpsession.Dir, data []byte, ts, frame int64) {
+	if h.closed || (dir != tcpsession.DirOrig && dir != tcpsession.DirResp) {
+		return
+	}
+	p := &h.half[dir-1]
+	if p.st >= stTunnel {
+		return
+	}
+	p.ts, p.frame = ts, frame
+	p.lastTs, p.lastFrame = ts, frame
+	for len(data) > 0 && p.st < stTunnel {
+		n := h.step(p, data)
+		data = data[n:]
+	}
+	h.flush()
+}
+
+func (h *handler) Gap(dir tcpsession.Dir, n int64, ts, frame int64) {
+	if h.closed || n <= 0 || (dir != tcpsession.DirOrig && dir != tcpsession.DirResp) {
+		return
+	}
+	p := &h.half[dir-1]
+	if p.st >= stTunnel {
+		return
+	}
+	p.ts, p.frame = ts, frame
+	h.gap(p, n)
+	h.flush()
+}
+
+func (h *handler) Close(ts int64) {
+	if h.closed {
+		return
+	}
+	for i := range h.half {
+		p := &h.half[i]
+		p.ts, p.frame = p.lastTs, p.lastFrame
+		if p.ts == 0 {
+			p.ts = ts
+		}
+		h.endOfStream(p)
+	}
+	// Requests that never got an answer.
+	for i := h.head; i < len(h.q); i++ {
+		st := h.q[i]
+		if !st.respDone {
+			st.respDone = true
+			if st.t.Missing == "" && !st.t.HasStatus {
+				st.t.Missing = "response"
+			}
+		}
+		st.reqDone = true
+	}
+	h.flush()
+	h.closed = true
+	for i := range h.half {
+		h.half[i].release()
+	}
+	h.q = nil
+}
+
+// newTx appends a transaction with the next TransDepth.
+func (h *handler) newTx() *txState {
+	h.depth++
+	st := &txState{}
+	st.t.FlowID = h.flowID
+	st.t.CommunityID = h.community
+	st.t.TransDepth = h.depth
+	h.q = append(h.q, st)
+	return st
+}
+
+// flush emits finished transactions from the head of the queue.
+func (h *handler) flush() {
+	for h.head < len(h.q) {
+		st := h.q[h.head]
+		if !st.reqDone || !st.respDone {
+			break
+		}
+		h.q[h.head] = nil
+		h.head++
+		if h.sink != nil {
+			h.sink.Transaction(&st.t)
+		}
+	}
+	if h.head == len(h.q) {
+		h.nextResp -= h.head
+		if h.nextResp < 0 {
+			h.nextResp = 0
+		}
+		h.q = h.q[:0]
+		h.head = 0
+	} else if h.head >= 32 && h.head*2 >= len(h.q) {
+		n := copy(h.q, h.q[h.head:])
+		clear(h.q[n:])
+		h.q = h.q[:n]
+		h.nextResp -= h.head
+		if h.nextResp < 0 {
+			h.nextResp = 0
+		}
+		h.head = 0
+	}
+}
+
+func (h *handler) warn(p *half, kind, detail string) {
+	if h.sink != nil {
+		h.sink.Warning(p.frame, kind, detail)
+	}
+}
+
+// setErr records the first error of a transaction and warns.
+func (h *handler) setErr(p *half, st *txState, kind string) {
+	if st != nil && st.t.Error == "" {
+		st.t.Error = kind
+	}
+	h.warn(p, kind, "")
+}
