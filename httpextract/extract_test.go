@@ -1,0 +1,804 @@
+package httpextract
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/pcapq/pcapq/tcpsession"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+const (
+	orig = tcpsession.DirOrig
+	resp = tcpsession.DirResp
+)
+
+// seg is one segment of a test stream. Segments are delivered in order;
+// a test may cut a segment into pieces, which keep the segment's ts and
+// frame (1-based index), so every way of cutting must give equal rows.
+type seg struct {
+	dir  tcpsession.Dir
+	data string
+	gap  int64 // when > 0, a Gap of this many bytes instead of data
+}
+
+type warning struct {
+	Frame        int64
+	Kind, Detail string
+}
+
+type recSink struct {
+	txs    []*Transaction
+	bodies []*Body
+	warns  []warning
+}
+
+func (s *recSink) Transaction(t *Transaction) { s.txs = append(s.txs, t) }
+func (s *recSink) Body(b *Body)               { s.bodies = append(s.bodies, b) }
+func (s *recSink) Warning(frame int64, kind, detail string) {
+	s.warns = append(s.warns, warning{frame, kind, detail})
+}
+
+type result struct {
+	Txs     []*Transaction
+	Bodies  []*Body
+	Warns   []warning
+	Service string
+}
+
+// run feeds segs, cutting segment i at cuts(i, len) offsets, then closes.
+func run(opts Options, segs []seg, cuts func(i, n int) []int) result {
+	s := &recSink{}
+	h := NewFactory(opts, s)(&tcpsession.FlowInfo{FlowID: 7, CommunityID: "1:x"})
+	for i, sg := range segs {
+		ts, frame := int64(i+1)*1000, int64(i+1)
+		if sg.gap > 0 {
+			h.Gap(sg.dir, sg.gap, ts, frame)
+			continue
+		}
+		prev := 0
+		var cs []int
+		if cuts != nil {
+			cs = cuts(i, len(sg.data))
+		}
+		for _, c := range append(cs, len(sg.data)) {
+			c = min(c, len(sg.data))
+			if c > prev {
+				h.Data(sg.dir, []byte(sg.data[prev:c]), ts, frame)
+				prev = c
+			}
+		}
+	}
+	h.Close(int64(len(segs)+1) * 1000)
+	return result{s.txs, s.bodies, s.warns, h.Service()}
+}
+
+func total(segs []seg) int {
+	n := 0
+	for _, s := range segs {
+		n += len(s.data)
+	}
+	return n
+}
+
+// checkSplits runs segs whole, one byte at a time, cut at every single
+// offset (small inputs) and at random offsets; all must agree.
+func checkSplits(t *testing.T, opts Options, segs []seg) result {
+	t.Helper()
+	want := run(opts, segs, nil)
+	same := func(how string, got result) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: rows differ from the unsplit run:\n%s", how, lineDiff(render(got), render(want)))
+		}
+	}
+	if total(segs) <= 1<<16 {
+		same("byte at a time", run(opts, segs, func(_, n int) []int {
+			cs := make([]int, n)
+			for i := range cs {
+				cs[i] = i
+			}
+			return cs
+		}))
+	}
+	if total(segs) <= 4<<10 {
+		for si := range segs {
+			for off := 1; off < len(segs[si].data); off++ {
+				same(fmt.Sprintf("segment %d cut at %d", si, off), run(opts, segs, func(i, _ int) []int {
+					if i == si {
+						return []int{off}
+					}
+					return nil
+				}))
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for r := range 20 {
+		same(fmt.Sprintf("random split %d", r), run(opts, segs, func(_, n int) []int {
+			var cs []int
+			for c := 0; c < n; {
+				c += 1 + rng.IntN(max(n/3, 1))
+				cs = append(cs, c)
+			}
+			return cs
+		}))
+	}
+	return want
+}
+
+// lineDiff lists the lines that differ (got -, want +).
+func lineDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	var b strings.Builder
+	for i := range max(len(g), len(w)) {
+		var x, y string
+		if i < len(g) {
+			x = g[i]
+		}
+		if i < len(w) {
+			y = w[i]
+		}
+		if x != y {
+			fmt.Fprintf(&b, "line %d:\n - %s\n + %s\n", i+1, x, y)
+		}
+	}
+	return b.String()
+}
+
+// render prints rows in a stable text form (the golden file format).
+func render(r result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "service=%q\n", r.Service)
+	for _, t := range r.Txs {
+		b.WriteString("--- transaction\n")
+		v := reflect.ValueOf(*t)
+		for i := range v.NumField() {
+			f := v.Field(i)
+			if f.IsZero() {
+				continue
+			}
+			name := v.Type().Field(i).Name
+			if h, ok := f.Interface().([]Header); ok {
+				for _, x := range h {
+					fmt.Fprintf(&b, "%s: %s: %q\n", name, x.Name, x.Value)
+				}
+				continue
+			}
+			fmt.Fprintf(&b, "%s: %#v\n", name, f.Interface())
+		}
+	}
+	for _, x := range r.Bodies {
+		fmt.Fprintf(&b, "--- body depth=%d dir=%s len=%d truncated=%v\n", x.TransDepth, x.Dir, len(x.Data), x.Truncated)
+	}
+	for _, w := range r.Warns {
+		fmt.Fprintf(&b, "--- warning frame=%d %s %s\n", w.Frame, w.Kind, w.Detail)
+	}
+	return b.String()
+}
+
+func golden(t *testing.T, name string, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n got:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func gzipped(s string) string {
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+func zlibbed(s string) string {
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+func rawDeflated(s string) string {
+	var b bytes.Buffer
+	w, _ := flate.NewWriter(&b, flate.DefaultCompression)
+	w.Write([]byte(s))
+	w.Close()
+	return b.String()
+}
+
+func chunkedBody(s string, size int) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		n := min(size, len(s))
+		fmt.Fprintf(&b, "%x\r\n%s\r\n", n, s[:n])
+		s = s[n:]
+	}
+	b.WriteString("0\r\n\r\n")
+	return b.String()
+}
+
+const getReq = "GET /index.html?a=1&b=2 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: test/1.0\r\nReferer: http://example.com/\r\n\r\n"
+
+func ok200(body string) string {
+	return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+}
+
+var text = strings.Repeat("The quick brown fox jumps over the lazy dog. ", 200)
+
+type tcase struct {
+	name   string
+	opts   func(*Options)
+	segs   []seg
+	check  func(t *testing.T, r result)
+	golden bool
+}
+
+func one(t *testing.T, r result) *Transaction {
+	t.Helper()
+	if len(r.Txs) != 1 {
+		t.Fatalf("got %d transactions, want 1:\n%s", len(r.Txs), render(r))
+	}
+	return r.Txs[0]
+}
+
+func eq[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %v, want %v", what, got, want)
+	}
+}
+
+var cases = []tcase{
+	{
+		name: "simple-get",
+		segs: []seg{{orig, getReq, 0}, {resp, ok200("hello"), 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Method", x.Method, "GET")
+			eq(t, "Host", x.Host, "example.com")
+			eq(t, "Path", x.Path, "/index.html")
+			eq(t, "Query", x.Query, "a=1&b=2")
+			eq(t, "UserAgent", x.UserAgent, "test/1.0")
+			eq(t, "Referrer", x.Referrer, "http://example.com/")
+			eq(t, "StatusCode", x.StatusCode, 200)
+			eq(t, "RespBodyLen", x.RespBodyLen, 5)
+			eq(t, "TransDepth", x.TransDepth, 1)
+			eq(t, "TsReqStart", x.TsReqStart, 1000)
+			eq(t, "TsRespEnd", x.TsRespEnd, 2000)
+			eq(t, "RespFrame", x.RespFrame, 2)
+			eq(t, "service", r.Service, "http")
+		},
+		golden: true,
+	},
+	{
+		name: "pipelined",
+		segs: []seg{
+			{orig, getReq + "GET /two HTTP/1.1\r\nHost: example.com\r\n\r\n" +
+				"POST /three HTTP/1.1\r\nHost: example.com\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nhello world", 0},
+			{resp, ok200("first"), 0},
+			{resp, "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n" + chunkedBody("not here", 3), 0},
+			{resp, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 3 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			eq(t, "2.Path", r.Txs[1].Path, "/two")
+			eq(t, "2.StatusCode", r.Txs[1].StatusCode, 404)
+			eq(t, "2.RespBodyLen", r.Txs[1].RespBodyLen, 8)
+			eq(t, "3.ReqBodyLen", r.Txs[2].ReqBodyLen, 11)
+			eq(t, "3.TransDepth", r.Txs[2].TransDepth, 3)
+			eq(t, "3.TsRespStart", r.Txs[2].TsRespStart, 4000)
+		},
+		golden: true,
+	},
+	{
+		name: "chunked-trailers",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+				"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n", 0},
+			{orig, "GET /next HTTP/1.1\r\n\r\n", 0},
+			{resp, ok200("x"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			x := r.Txs[0]
+			eq(t, "RespBodyLen", x.RespBodyLen, 11)
+			eq(t, "TransferEncoding", x.TransferEncoding, "chunked")
+			eq(t, "last header", x.RespHeaders[len(x.RespHeaders)-1], Header{"X-Sum", "42"})
+			eq(t, "Error", x.Error, "")
+		},
+		golden: true,
+	},
+	{
+		name: "bad-chunk-size",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			eq(t, "Error", one(t, r).Error, ErrBadChunkSize)
+		},
+	},
+	{
+		name: "gzip",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " +
+				fmt.Sprint(len(gzipped(text))) + "\r\n\r\n" + gzipped(text), 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "RespBodyLen", x.RespBodyLen, int64(len(text)))
+			eq(t, "RespWireLen", x.RespWireLen, int64(len(gzipped(text))))
+			eq(t, "ContentEncoding", x.ContentEncoding, "gzip")
+			eq(t, "Error", x.Error, "")
+		},
+	},
+	{
+		name: "gzip-chunked",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+				chunkedBody(gzipped(text), 100), 0},
+		},
+		check: func(t *testing.T, r result) {
+			eq(t, "RespBodyLen", one(t, r).RespBodyLen, int64(len(text)))
+		},
+	},
+	{
+		name: "deflate-zlib",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\n\r\n" + zlibbed(text), 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "RespBodyLen", x.RespBodyLen, int64(len(text)))
+			eq(t, "Error", x.Error, "")
+		},
+	},
+	{
+		name: "deflate-raw",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: " +
+				fmt.Sprint(len(rawDeflated(text))) + "\r\n\r\n" + rawDeflated(text), 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "RespBodyLen", x.RespBodyLen, int64(len(text)))
+			eq(t, "Error", x.Error, "")
+		},
+	},
+	{
+		name: "gzip-corrupt",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 20\r\n\r\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbagegarbag", 0},
+		},
+		check: func(t *testing.T, r result) {
+			eq(t, "Error", one(t, r).Error, ErrInflateFailed)
+		},
+	},
+	{
+		name: "100-continue",
+		segs: []seg{
+			{orig, "POST /upload HTTP/1.1\r\nHost: example.com\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", 0},
+			{resp, "HTTP/1.1 100 Continue\r\n\r\n", 0},
+			{orig, "0123456789", 0},
+			{resp, ok200("done"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "StatusCode", x.StatusCode, 200)
+			eq(t, "InfoCode", x.InfoCode, 100)
+			eq(t, "InfoMsg", x.InfoMsg, "Continue")
+			eq(t, "ReqBodyLen", x.ReqBodyLen, 10)
+			eq(t, "RespBodyLen", x.RespBodyLen, 4)
+			eq(t, "TsReqEnd", x.TsReqEnd, 3000)
+			eq(t, "TsRespStart", x.TsRespStart, 2000)
+			eq(t, "TsRespEnd", x.TsRespEnd, 4000)
+		},
+		golden: true,
+	},
+	{
+		name: "head-and-304",
+		segs: []seg{
+			{orig, "HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET /c HTTP/1.1\r\nIf-None-Match: \"x\"\r\n\r\nGET /d HTTP/1.1\r\n\r\n", 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 0},
+			{resp, "HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\n\r\n", 0},
+			{resp, "HTTP/1.1 204 No Content\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 3 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			for i, x := range r.Txs {
+				eq(t, fmt.Sprint(i, " RespBodyLen"), x.RespBodyLen, 0)
+				eq(t, fmt.Sprint(i, " Missing"), x.Missing, "")
+			}
+			eq(t, "3.StatusCode", r.Txs[2].StatusCode, 204)
+		},
+		golden: true,
+	},
+	{
+		name: "websocket",
+		segs: []seg{
+			{orig, "GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 0},
+			{resp, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello", 0},
+			{orig, "\x81\x85abcdHTTP/1.1 200 OK\r\n\r\n", 0},
+			{resp, "HTTP/1.1 200 OK\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Upgrade", x.Upgrade, "websocket")
+			eq(t, "StatusCode", x.StatusCode, 101)
+		},
+	},
+	{
+		name: "connect",
+		segs: []seg{
+			{orig, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 0},
+			{resp, "HTTP/1.1 200 Connection established\r\n\r\n", 0},
+			{orig, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 0},
+			{resp, "\x16\x03\x03\x00\x5a\x02", 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Upgrade", x.Upgrade, "connect")
+			eq(t, "Method", x.Method, "CONNECT")
+			eq(t, "URI", x.URI, "example.com:443")
+		},
+	},
+	{
+		name: "connect-refused",
+		segs: []seg{
+			{orig, "CONNECT example.com:443 HTTP/1.1\r\n\r\n", 0},
+			{resp, "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", 0},
+			{orig, "GET / HTTP/1.1\r\n\r\n", 0},
+			{resp, ok200("ok"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			eq(t, "Upgrade", r.Txs[0].Upgrade, "")
+			eq(t, "2.StatusCode", r.Txs[1].StatusCode, 200)
+		},
+	},
+	{
+		name: "gap-in-body",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789", 0},
+			{resp, "", 50},
+			{resp, strings.Repeat("x", 40), 0},
+			{orig, "GET /2 HTTP/1.1\r\n\r\n", 0},
+			{resp, ok200("ok"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			eq(t, "Gap", r.Txs[0].Gap, true)
+			eq(t, "RespWireLen", r.Txs[0].RespWireLen, 100)
+			eq(t, "RespBodyLen", r.Txs[0].RespBodyLen, 50)
+			eq(t, "2.Gap", r.Txs[1].Gap, false)
+			eq(t, "2.StatusCode", r.Txs[1].StatusCode, 200)
+		},
+		golden: true,
+	},
+	{
+		name: "gap-in-headers-recovers",
+		segs: []seg{
+			{orig, getReq + "GET /2 HTTP/1.1\r\n\r\n", 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Le", 0},
+			{resp, "", 30},
+			{resp, ok200("second"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			eq(t, "Gap", r.Txs[0].Gap, true)
+			eq(t, "2.RespBodyLen", r.Txs[1].RespBodyLen, 6)
+		},
+	},
+	{
+		name: "unmatched-reply",
+		segs: []seg{{resp, ok200("orphan"), 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Missing", x.Missing, "request")
+			eq(t, "Error", x.Error, ErrUnmatchedReply)
+			eq(t, "RespBodyLen", x.RespBodyLen, 6)
+		},
+	},
+	{
+		name: "no-response",
+		segs: []seg{{orig, getReq + "GET /2 HTTP/1.1\r\n\r\n", 0}, {resp, ok200("a"), 0}},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			eq(t, "1.Missing", r.Txs[0].Missing, "")
+			eq(t, "2.Missing", r.Txs[1].Missing, "response")
+		},
+	},
+	{
+		name: "close-delimited",
+		segs: []seg{
+			{orig, "GET / HTTP/1.0\r\n\r\n", 0},
+			{resp, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nabc", 0},
+			{resp, "defgh", 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "RespBodyLen", x.RespBodyLen, 8)
+			eq(t, "TsRespEnd", x.TsRespEnd, 3000)
+			eq(t, "Error", x.Error, "")
+		},
+	},
+	{
+		name: "truncated-response",
+		segs: []seg{
+			{orig, getReq, 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Error", x.Error, ErrTruncatedReply)
+			eq(t, "RespBodyLen", x.RespBodyLen, 3)
+		},
+	},
+	{
+		name: "truncated-request",
+		segs: []seg{{orig, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Error", x.Error, ErrTruncatedRequest)
+			eq(t, "Missing", x.Missing, "response")
+		},
+	},
+	{
+		name: "not-http",
+		segs: []seg{
+			{orig, "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03GET / HTTP/1.1\r\n\r\n", 0},
+			{resp, "SSH-2.0-OpenSSH_9.6\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 0 || r.Service != "" {
+				t.Fatalf("want nothing, got:\n%s", render(r))
+			}
+		},
+	},
+	{
+		name: "http09",
+		segs: []seg{{orig, "GET /old\r\n", 0}, {resp, "<html>hi</html>", 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Version", x.Version, "0.9")
+			eq(t, "HasStatus", x.HasStatus, false)
+			eq(t, "RespBodyLen", x.RespBodyLen, 15)
+		},
+	},
+	{
+		name: "malformed",
+		segs: []seg{
+			{orig, "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", 0},
+			{resp, "HTTP/1.1 2x0 Weird\r\n\r\n" + ok200("fine"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			// The bad status line is skipped; the next good one pairs with
+			// the first request.
+			eq(t, "1.StatusCode", r.Txs[0].StatusCode, 200)
+			eq(t, "2.Missing", r.Txs[1].Missing, "response")
+		},
+		golden: true,
+	},
+	{
+		name: "header-limits",
+		opts: func(o *Options) { o.MaxHeaders = 3; o.MaxLineLength = 64; o.MaxHeaderBytes = 200 },
+		segs: []seg{
+			{orig, "GET /" + strings.Repeat("a", 100) + " HTTP/1.1\r\n\r\n" +
+				"GET /b HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n" +
+				"GET /c HTTP/1.1\r\nA: " + strings.Repeat("v", 300) + "\r\n\r\n" +
+				"GET /d HTTP/1.1\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 3 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			eq(t, "1.Error", r.Txs[0].Error, ErrTooManyHeaders)
+			eq(t, "2.Error", r.Txs[1].Error, ErrHeaderTooLong)
+			eq(t, "3.Path", r.Txs[2].Path, "/d")
+		},
+	},
+	{
+		name: "pending-bound",
+		opts: func(o *Options) { o.MaxPendingRequests = 2 },
+		segs: []seg{{orig, strings.Repeat("GET / HTTP/1.1\r\n\r\n", 5), 0}},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 5 {
+				t.Fatalf("got %d rows", len(r.Txs))
+			}
+			eq(t, "1.Error", r.Txs[0].Error, ErrTooManyPending)
+		},
+	},
+	{
+		name: "keep-bodies",
+		opts: func(o *Options) { o.KeepBodies = true; o.MaxBodyKeep = 4 },
+		segs: []seg{
+			{orig, "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 0},
+			{resp, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n" + gzipped("hello"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Bodies) != 2 {
+				t.Fatalf("got %d bodies", len(r.Bodies))
+			}
+			eq(t, "req body", string(r.Bodies[0].Data), "abc")
+			eq(t, "resp body", string(r.Bodies[1].Data), "hell")
+			eq(t, "resp truncated", r.Bodies[1].Truncated, true)
+		},
+	},
+}
+
+func TestCases(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := DefaultOptions()
+			if c.opts != nil {
+				c.opts(&opts)
+			}
+			r := checkSplits(t, opts, c.segs)
+			if c.check != nil {
+				c.check(t, r)
+			}
+			if c.golden {
+				golden(t, c.name, render(r))
+			}
+		})
+	}
+}
+
+// TestBomb: 10 MB of zeros gzipped must stop at the cap, and decoding must
+// not hold more than its bounded buffers.
+func TestBomb(t *testing.T) {
+	zeros := make([]byte, 10<<20)
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	w.Write(zeros)
+	w.Close()
+	bomb := b.Bytes()
+	for _, tc := range []struct {
+		name string
+		opts func(*Options)
+	}{
+		{"ratio", nil},
+		{"size", func(o *Options) { o.MaxRatio = 1 << 30; o.MaxDecompressed = 1 << 20 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultOptions()
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			s := &recSink{}
+			h := NewFactory(opts, s)(&tcpsession.FlowInfo{})
+			h.Data(orig, []byte(getReq), 1, 1)
+			h.Data(resp, []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n", len(bomb))), 2, 2)
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			for off := 0; off < len(bomb); off += 1460 {
+				h.Data(resp, bomb[off:min(off+1460, len(bomb))], 3, 3)
+			}
+			runtime.ReadMemStats(&m1)
+			h.Close(4)
+			if len(s.txs) != 1 {
+				t.Fatalf("got %d rows", len(s.txs))
+			}
+			x := s.txs[0]
+			eq(t, "Error", x.Error, ErrInflateLimit)
+			eq(t, "RespWireLen", x.RespWireLen, int64(len(bomb)))
+			if x.RespBodyLen > opts.MaxDecompressed || x.RespBodyLen >= int64(len(zeros)) {
+				t.Errorf("RespBodyLen = %d, want capped", x.RespBodyLen)
+			}
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 2<<20 {
+				t.Errorf("decoding allocated %d bytes, want < 2 MiB", alloc)
+			}
+			t.Logf("%s: wire %d decoded %d", tc.name, x.RespWireLen, x.RespBodyLen)
+		})
+	}
+}
+
+// TestSteadyStateAllocs: body bytes of a large response allocate nothing.
+func TestSteadyStateAllocs(t *testing.T) {
+	piece := bytes.Repeat([]byte("x"), 1400)
+	chunk := []byte(fmt.Sprintf("%x\r\n%s\r\n", len(piece), piece))
+	rng := rand.New(rand.NewPCG(3, 4))
+	words := strings.Fields(text + " alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu")
+	var sb strings.Builder
+	for sb.Len() < 3<<20 {
+		sb.WriteString(words[rng.IntN(len(words))])
+		sb.WriteString(" ")
+		if rng.IntN(7) == 0 {
+			fmt.Fprint(&sb, rng.IntN(100000))
+		}
+	}
+	comp := []byte(gzipped(sb.String()))
+	for _, tc := range []struct {
+		name, head string
+		data       []byte
+		step       int
+	}{
+		{"length", "HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n", piece, 0},
+		{"chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", chunk, 0},
+		{"gzip", "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n\r\n", comp, 1400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewFactory(DefaultOptions(), &recSink{})(&tcpsession.FlowInfo{})
+			h.Data(orig, []byte(getReq), 1, 1)
+			h.Data(resp, []byte(tc.head), 2, 2)
+			off := 0
+			next := func() []byte {
+				if tc.step == 0 {
+					return tc.data
+				}
+				if off+tc.step > len(tc.data) {
+					t.Fatal("test stream too short")
+				}
+				b := tc.data[off : off+tc.step]
+				off += tc.step
+				return b
+			}
+			for range 200 { // warm up buffers
+				h.Data(resp, next(), 3, 3)
+			}
+			if n := testing.AllocsPerRun(200, func() { h.Data(resp, next(), 3, 3) }); n != 0 {
+				t.Errorf("%v allocations per segment, want 0", n)
+			}
+		})
+	}
+}
+
+func TestZeroOptionsBounded(t *testing.T) {
+	r := run(Options{}, []seg{{orig, getReq, 0}, {resp, ok200("hi"), 0}}, nil)
+	if len(r.Txs) != 1 || r.Txs[0].RespBodyLen != 2 {
+		t.Fatalf("zero Options: %s", render(r))
+	}
+}
