@@ -67,11 +67,12 @@ type Packet struct {
 	EthDst    [6]byte
 	HasVLAN   bool
 	VLAN      uint16 // outer 802.1Q / 802.1ad VLAN id (12 bits)
+	VLANTPID  uint16 // tag protocol id of the outer tag: 0x8100, 0x88A8 or 0x9100 (0 without VLAN)
 	VLANDepth uint8  // number of VLAN tags seen
 	MPLSDepth uint8  // number of MPLS labels seen
 	EtherType uint16 // final ethertype after VLAN/MPLS (0 when there is none, e.g. raw IP)
 
-	// ARP (EtherType 0x0806), Ethernet/IPv4 only.
+	// ARP (EtherType 0x0806) and RARP (0x8035), Ethernet/IPv4 only.
 	HasARP    bool
 	ARPOp     uint16
 	ARPSender netip.Addr

@@ -1,0 +1,41 @@
+// Package decode turns one captured frame into a flat Packet: link layer,
+// the outermost IP header and the transport header. It is the
+// `decode` arrow in pcapq's `source -> decode -> tcpsession -> httpextract ->
+// schema (Arrow) -> query (DuckDB)`.
+//
+// The package is pure Go (no cgo, no gopacket at run time) and is built for
+// the per-packet loop:
+//
+//   - Decode(lt, data, origLen, p) resets p and decodes in place. Callers reuse
+//     one Packet for every frame; Decode does not allocate (a test asserts
+//     testing.AllocsPerRun == 0 over real frames).
+//   - Decoding never fails. The first problem met (a truncated header, a bad
+//     length, a malformed TCP option list, an unknown link type) is recorded
+//     in p.Warn, a Kind* constant named after Zeek's weird.log where Zeek has
+//     a name, with p.WarnOffset, the byte offset in the frame; everything
+//     decoded before the problem is kept.
+//   - Every chain the input controls has a limit: MaxVLANTags,
+//     MaxMPLSLabels, MaxIPv6ExtHdrs, MaxNFLOGTLVs.
+//
+// Ownership: p.Payload is a sub-slice of the data passed to Decode, not a
+// copy. It is valid only as long as that buffer is; with a zero-copy reader
+// that is until the next read. Copy what must outlive the frame.
+//
+// Lengths follow tshark. p.PayloadLen is the transport payload length the
+// headers declare (tcp.len, udp.length-8), computed from the IP lengths, so
+// Ethernet padding is never payload; when the IP total length is 0 (TSO,
+// Linux BIG TCP) it comes from the frame's length on the wire. len(p.Payload)
+// is smaller than p.PayloadLen when the snap length cut the frame. For ICMP
+// the 8-byte ICMP header is not payload; for later fragments and protocols
+// without a decoder (GRE, ESP, ...) Payload is the whole IP payload.
+//
+// Link types: Ethernet II and 802.3 LLC/SNAP, 802.1Q/802.1ad VLAN tags, MPLS
+// (IP guessed from the first nibble after the bottom of the stack), BSD NULL
+// and LOOP, raw IP (12, 14, 101, 228, 229), Cisco HDLC, Linux SLL and SLL2,
+// and NFLOG. Tunnels (GRE, IP-in-IP, VXLAN) are not followed: the Packet
+// describes the outermost IP header.
+//
+// FlowHash gives both directions of a flow the same value for sharding
+// flows across workers; FlagsString and FlagsText print TCP flags the way
+// tcpdump-style tools do (FSRPAUEC).
+package decode
