@@ -333,4 +333,3 @@ func TestCorpusTshark(t *testing.T) {
 		})
 	}
 }
-
