@@ -14,22 +14,32 @@ import (
 	"testing"
 )
 
-// corpusDir finds shared/corpus beside the repository root by walking up from
-// the package directory, or skips the test.
+// corpusDir finds shared/corpus beside the repository root, or skips the
+// test.
 func corpusDir(t testing.TB) string {
 	t.Helper()
+	dir, ok := findCorpus()
+	if !ok {
+		t.Skip("external capture corpus shared/corpus not found beside the repository; skipping")
+	}
+	return dir
+}
+
+// findCorpus walks up from the package directory to a directory holding
+// shared/corpus/capinfos.tsv.
+func findCorpus() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", false
 	}
 	for {
 		c := filepath.Join(dir, "shared", "corpus")
 		if st, err := os.Stat(filepath.Join(c, "capinfos.tsv")); err == nil && !st.IsDir() {
-			return c
+			return c, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("external capture corpus shared/corpus not found beside the repository; skipping")
+			return "", false
 		}
 		dir = parent
 	}
