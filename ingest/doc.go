@@ -1,0 +1,23 @@
+// Package ingest reads captures (pcap, pcapng, gzip/zstd) into Records and
+// runs the decode pipeline.
+//
+// Readers: Open and NewReader find gzip or zstd compression by its magic
+// number, not the file name, then pcap or pcapng by the magic inside. Both
+// formats are read by this package's own parsers, which give each record its
+// byte offset in the uncompressed stream:
+//
+//   - pcap: microsecond and nanosecond magic, both byte orders, format 2.x
+//     (before 2.3 the caplen and len fields are swapped back, as libpcap
+//     does), link type in the low 16 bits of the header field.
+//   - pcapng: any number of sections, each with its own byte order and
+//     interfaces; if_tsresol and if_tsoffset; enhanced, simple and obsolete
+//     packet blocks; all other blocks skipped by their length.
+//
+// Captures are attacker controlled. Every length read from the input is
+// bounded (DefaultRecordLen or the snaplen for pcap records, MaxRecordLen for
+// any record or block). Damage stops the file with a sticky *FormatError
+// (ErrTruncated, ErrRecordTooLong, ErrBadBlock) and every record before it is
+// kept; oddities that tcpdump and Wireshark read through, such as a record
+// longer than the snaplen, become Warnings. Next reuses the Record's Data
+// buffer and allocates nothing per record.
+package ingest
