@@ -90,45 +90,45 @@ type StreamHandler interface {
 
 // Flow is one row of the flows table (Zeek conn.log semantics).
 type Flow struct {
-	FlowID          int64 // frame number of the first packet
-	CommunityID     string
-	Proto           string // "tcp", "udp", "icmp", "icmp6", or the IP protocol number as text
-	OrigH, RespH    netip.Addr
-	OrigP, RespP    uint16 // ICMP: type and code, as Zeek
-	HasVLAN         bool
-	VLAN            uint16
-	TsStart, TsEnd  int64 // ns
-	OrigPkts        int64
-	RespPkts        int64
-	OrigBytes       int64 // payload bytes by sequence space (TCP), payload bytes (UDP/ICMP)
-	RespBytes       int64
-	OrigIPBytes     int64
-	RespIPBytes     int64
-	MissedBytes     int64
-	ConnState       string // S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH ("" for non-TCP)
-	History         string
-	SYNRetries      int64
-	HandshakeRTTNs  int64 // -1 when not seen
-	Retransmits     int64
-	FirstFrame      int64
-	LastFrame       int64
-	Service         string
-	Evicted         bool // ended by eviction (idle/bounds), not by the capture
-	Capped          bool // a buffering bound was hit: some payload was skipped
+	FlowID         int64 // frame number of the first packet
+	CommunityID    string
+	Proto          string // "tcp", "udp", "icmp", "icmp6", or the IP protocol number as text
+	OrigH, RespH   netip.Addr
+	OrigP, RespP   uint16 // ICMP: type and code, as Zeek
+	HasVLAN        bool
+	VLAN           uint16
+	TsStart, TsEnd int64 // ns
+	OrigPkts       int64
+	RespPkts       int64
+	OrigBytes      int64 // payload bytes by sequence space (TCP), payload bytes (UDP/ICMP)
+	RespBytes      int64
+	OrigIPBytes    int64
+	RespIPBytes    int64
+	MissedBytes    int64
+	ConnState      string // S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH ("" for non-TCP)
+	History        string
+	SYNRetries     int64
+	HandshakeRTTNs int64 // -1 when not seen
+	Retransmits    int64
+	FirstFrame     int64
+	LastFrame      int64
+	Service        string
+	Evicted        bool // ended by eviction (idle/bounds), not by the capture
+	Capped         bool // a buffering bound was hit: some payload was skipped
 }
 
 // Event is one row of tcp_events: one flagged segment, tshark tcp.analysis
 // semantics.
 type Event struct {
-	Frame         int64
-	Ts            int64
-	FlowID        int64
-	Dir           Dir
-	Kind          string // see Kind* constants
-	Seq           uint32 // relative to the direction's ISN when known, else raw
-	SegLen        int
-	OrigFrame     int64 // frame that first carried this data, 0 when unknown
-	SinceOrigNs   int64 // -1 when OrigFrame is unknown
+	Frame       int64
+	Ts          int64
+	FlowID      int64
+	Dir         Dir
+	Kind        string // see Kind* constants
+	Seq         uint32 // relative to the direction's ISN when known, else raw
+	SegLen      int
+	OrigFrame   int64 // frame that first carried this data, 0 when unknown
+	SinceOrigNs int64 // -1 when OrigFrame is unknown
 }
 
 // Event kinds.
