@@ -51,6 +51,7 @@ type capinfosRow struct {
 	packets        int // capinfos_packets; -1 when capinfos gave none
 	err            string
 	rawscanRecords int
+	rawscanLink    string // "linktype=1 snaplen=65535" for pcap
 }
 
 func readCapinfos(t testing.TB, dir string) []capinfosRow {
@@ -71,7 +72,7 @@ func readCapinfos(t testing.TB, dir string) []capinfosRow {
 			for i, name := range fields {
 				col[name] = i
 			}
-			for _, c := range []string{"file", "capinfos_packets", "capinfos_error", "rawscan_records"} {
+			for _, c := range []string{"file", "capinfos_packets", "capinfos_error", "rawscan_records", "rawscan_linktype"} {
 				if _, ok := col[c]; !ok {
 					t.Fatalf("capinfos.tsv has no column %q", c)
 				}
@@ -90,6 +91,7 @@ func readCapinfos(t testing.TB, dir string) []capinfosRow {
 			packets:        atoi(fields[col["capinfos_packets"]]),
 			err:            fields[col["capinfos_error"]],
 			rawscanRecords: atoi(fields[col["rawscan_records"]]),
+			rawscanLink:    fields[col["rawscan_linktype"]],
 		})
 	}
 	if err := sc.Err(); err != nil {
@@ -162,6 +164,22 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("warnings %v, want %s", rd.Warnings(), kind)
 			}
 			checkOffsets(t, rd.Format(), file, recs)
+			if rd.Format() != "pcapng" {
+				// The independent record walk names the pcap link type.
+				lt, _, _ := strings.Cut(strings.TrimPrefix(row.rawscanLink, "linktype="), " ")
+				want, err := strconv.Atoi(lt)
+				if err != nil {
+					t.Fatalf("rawscan_linktype %q", row.rawscanLink)
+				}
+				for i, r := range recs {
+					if r.LinkType != uint32(want) {
+						t.Fatalf("record %d: link type %d, want %d", i, r.LinkType, want)
+					}
+				}
+				if lts := rd.LinkTypes(); len(lts) != 1 || lts[0] != uint32(want) {
+					t.Errorf("LinkTypes %v, want [%d]", lts, want)
+				}
+			}
 		})
 	}
 }
