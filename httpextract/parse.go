@@ -82,20 +82,25 @@ const (
 // p.buf; the caller resets p.buf after using a line that aliases it. A line
 // longer than max is refused however it is split.
 func (p *half) readLine(data []byte, max int) (line []byte, n int, res int) {
+	// A line may hold max bytes and a CR before its LF. A longer one is
+	// refused at its first byte past that, so that how much is consumed
+	// does not depend on how the stream was cut.
+	limit := max + 1
 	i := bytes.IndexByte(data, '\n')
+	avail := i
 	if i < 0 {
-		if len(p.buf)+len(data) > max+1 {
-			return nil, len(data), lineTooLong
-		}
+		avail = len(data)
+	}
+	if len(p.buf)+avail > limit {
+		return nil, limit + 1 - len(p.buf), lineTooLong
+	}
+	if i < 0 {
 		p.buf = append(p.buf, data...)
 		return nil, len(data), lineNeed
 	}
 	if len(p.buf) == 0 {
 		line = data[:i]
 	} else {
-		if len(p.buf)+i > max+1 {
-			return nil, i + 1, lineTooLong
-		}
 		p.buf = append(p.buf, data[:i]...)
 		line = p.buf
 	}
@@ -273,6 +278,11 @@ func (h *handler) stepBody(p *half, data []byte) int {
 		h.body(p, data)
 		return len(data)
 	case stResync:
+		if st := h.pendingResp(); p.resp && st != nil && st.v09 {
+			p.st = stStart // an HTTP/0.9 answer has no start line to find
+			p.prefixOK = false
+			return 0
+		}
 		if p.lineHead {
 			if len(p.buf) == 0 {
 				if data[0] == '\n' {
@@ -315,11 +325,20 @@ func (h *handler) stepBody(p *half, data []byte) int {
 }
 
 func (h *handler) stepStart(p *half, data []byte) int {
-	if p.resp && len(p.buf) == 0 && !p.prefixOK {
+	if p.resp && !p.prefixOK {
 		if st := h.pendingResp(); st != nil && st.v09 {
-			// HTTP/0.9: the response is the bytes up to the close.
-			p.msgTs, p.msgFrame = p.ts, p.frame
+			// HTTP/0.9: the response is the bytes up to the close,
+			// including any already buffered while looking for a
+			// status line.
+			if len(p.buf) == 0 {
+				p.msgTs, p.msgFrame = p.ts, p.frame
+			}
 			h.startResp09(p, st)
+			if len(p.buf) > 0 {
+				st.t.RespWireLen += int64(len(p.buf))
+				h.body(p, p.buf)
+				p.buf = p.buf[:0]
+			}
 			return 0
 		}
 	}
