@@ -11,6 +11,10 @@ import (
 	"testing"
 )
 
+// fuzzBufSize is the read buffer in the fuzz tests: small, so records span
+// buffer refills, and cheap to allocate per input.
+const fuzzBufSize = 64
+
 // Fuzz invariant for every reader: never panic; Next returns records with
 // len(Data) == CapLen <= MaxRecordLen at increasing offsets inside the
 // stream, or an error that is io.EOF or a *FormatError wrapping one of the
@@ -120,7 +124,7 @@ func FuzzPcap(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, magic uint8, rest []byte) {
 		b := append(bytes.Clone(pcapMagics[int(magic)%len(pcapMagics)]), rest...)
-		rd, err := NewReader(bytes.NewReader(b), "fuzz")
+		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -148,7 +152,7 @@ func FuzzPcapng(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, rest []byte) {
 		b := append([]byte{0x0a, 0x0d, 0x0d, 0x0a}, rest...)
-		rd, err := NewReader(bytes.NewReader(b), "fuzz")
+		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -170,7 +174,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(gzipBytes(f, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rd, err := NewReader(bytes.NewReader(b), "fuzz")
+		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
 		if err != nil {
 			checkOpenErr(t, err)
 			return

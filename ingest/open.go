@@ -41,7 +41,7 @@ func Open(path string) (Reader, io.Closer, error) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
-	r, err := newReader(f, name, size)
+	r, err := newReader(f, name, size, bufSize)
 	if err != nil {
 		if f != os.Stdin {
 			f.Close()
@@ -74,10 +74,13 @@ func (c closer) Close() error {
 // Like Open, it detects gzip and zstd compression by magic. The Reader also
 // implements ByteCounter, with Size -1.
 func NewReader(r io.Reader, name string) (Reader, error) {
-	return newReader(r, name, -1)
+	return newReader(r, name, -1, bufSize)
 }
 
-func newReader(r io.Reader, name string, size int64) (Reader, error) {
+// newReader is NewReader with a choice of read buffer size (at least 64
+// bytes: the largest Peek is 28). Tests use small buffers to exercise
+// records larger than the buffer.
+func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error) {
 	src := &countingReader{r: r}
 	in := input{name: name, src: src, size: size}
 	br := bufio.NewReaderSize(src, bufSize)

@@ -64,7 +64,7 @@ func (in *input) BytesRead() int64 { return in.src.n.Load() }
 func (in *input) Size() int64      { return in.size }
 
 // peek returns the next n bytes without consuming them. n must be at most
-// bufSize.
+// the buffer size (the largest peek is 28 bytes).
 func (in *input) peek(n int) ([]byte, error) { return in.br.Peek(n) }
 
 // skip consumes n bytes.

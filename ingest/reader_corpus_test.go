@@ -164,6 +164,21 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("warnings %v, want %s", rd.Warnings(), kind)
 			}
 			checkOffsets(t, rd.Format(), file, recs)
+			// A tiny read buffer, where records span refills, reads the same.
+			small, err := newReader(bytes.NewReader(file), "small", -1, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs2, _ := readAll(t, small)
+			if len(recs2) != len(recs) {
+				t.Fatalf("64-byte buffer: %d records, want %d", len(recs2), len(recs))
+			}
+			for i := range recs {
+				a, b := recs[i], recs2[i]
+				if a.Ts != b.Ts || a.Offset != b.Offset || a.OrigLen != b.OrigLen || !bytes.Equal(a.Data, b.Data) {
+					t.Fatalf("64-byte buffer: record %d differs", i)
+				}
+			}
 			if rd.Format() != "pcapng" {
 				// The independent record walk names the pcap link type.
 				lt, _, _ := strings.Cut(strings.TrimPrefix(row.rawscanLink, "linktype="), " ")
