@@ -89,6 +89,7 @@ const (
 	ErrBadRequest       = "bad_HTTP_request"        // unparsable request line
 	ErrBadReply         = "bad_HTTP_reply"          // unparsable status line
 	ErrUnmatchedReply   = "unmatched_HTTP_reply"    // a response with no request to pair it with
+	ErrMissingURI       = "missing_HTTP_uri"        // request line with a version but no target (warning only)
 	ErrBadChunkSize     = "HTTP_bad_chunk_size"     // chunk-size line not hex, too long, or no CRLF after the data
 	ErrBadContentLength = "HTTP_bad_content_length" // Content-Length not a number or conflicting
 	ErrHeaderTooLong    = "HTTP_header_too_long"    // a line or the header block passed MaxLineLength / MaxHeaderBytes

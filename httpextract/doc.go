@@ -12,14 +12,17 @@
 // # Detection
 //
 // HTTP is recognised by content on any port: the originator's first bytes
-// are a known method token and a space, or the responder's are "HTTP/".
-// A direction that starts otherwise is dropped after at most 22 bytes;
-// a stream with neither is never reported (Service() stays "").
+// are a known method token and a space (an unknown upper-case token is
+// accepted only when its request line ends in an HTTP version), or the
+// responder's are "HTTP/". A direction that starts otherwise is dropped
+// after at most 22 bytes (one line for an unknown token); a stream with
+// neither is never reported (Service() stays "").
 //
 // # Messages
 //
-// HTTP/0.9 (request line without version; the response is the rest of the
-// stream), 1.0 and 1.1. Bodies are framed by Transfer-Encoding: chunked
+// HTTP/0.9 (request line without version; header lines that follow are
+// still read, as Zeek does; the response has no status line and is the
+// rest of the stream, StatusCode NULL where Zeek logs 0), 1.0 and 1.1. Bodies are framed by Transfer-Encoding: chunked
 // (with trailers, which are appended to the headers), Content-Length, or
 // the close of the stream (responses only). HEAD, 1xx, 204 and 304
 // responses have no body. Interim 1xx responses (100 Continue) do not

@@ -615,6 +615,49 @@ var cases = []tcase{
 		},
 	},
 	{
+		name: "http09-with-headers",
+		segs: []seg{{orig, "GET /HTTP/1.1\nHost: www.google.com\n\n", 0}, {resp, "HTTP/1.0 403 Forbidden\r\n\r\nno", 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Version", x.Version, "0.9")
+			eq(t, "URI", x.URI, "/HTTP/1.1")
+			eq(t, "Host", x.Host, "www.google.com")
+			eq(t, "RespBodyLen", x.RespBodyLen, 28) // the whole reply, as Zeek
+		},
+	},
+	{
+		name: "missing-uri",
+		segs: []seg{{orig, "OPTIONS HTTP/1.1\r\nHost: h\r\n\r\n", 0}, {resp, ok200(""), 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "URI", x.URI, "")
+			eq(t, "Version", x.Version, "1.1")
+			eq(t, "StatusCode", x.StatusCode, 200)
+		},
+	},
+	{
+		name: "unknown-method",
+		segs: []seg{
+			{orig, "CCM_POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 0},
+			{resp, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n", 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Method", x.Method, "CCM_POST")
+			eq(t, "ReqBodyLen", x.ReqBodyLen, 2)
+			eq(t, "Missing", x.Missing, "")
+		},
+	},
+	{
+		name: "unknown-method-no-version",
+		segs: []seg{{orig, "NICK alice\r\nUSER alice 0 * :A\r\n", 0}},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 0 || r.Service != "" {
+				t.Fatalf("IRC taken for HTTP:\n%s", render(r))
+			}
+		},
+	},
+	{
 		name: "malformed",
 		segs: []seg{
 			{orig, "GET / HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n", 0},

@@ -30,10 +30,11 @@ type half struct {
 	resp bool
 	st   state
 
-	detected bool // a start line parsed in this direction
-	prefixOK bool // the current line's first bytes look like a start line
-	lineHead bool // stResync: at the start of a line
-	gapNext  bool // a gap hit between messages: flag the next one
+	detected  bool // a start line parsed in this direction
+	anyMethod bool // the stream's first request uses a method not in methods
+	prefixOK  bool // the current line's first bytes look like a start line
+	lineHead  bool // stResync: at the start of a line
+	gapNext   bool // a gap hit between messages: flag the next one
 
 	buf      []byte // unparsed tail of the current line
 	hdrBytes int    // header block bytes so far
@@ -168,6 +169,14 @@ func (p *half) matchStart(b []byte) int {
 		if need {
 			return matchNeed
 		}
+		// An unknown method opens the stream only if the request line
+		// then carries an HTTP version (checked in startReq).
+		if p.anyMethod = isMethodToken(b, sp); p.anyMethod {
+			return matchYes
+		}
+		if sp < 0 && len(b) < maxMethodLen && isMethodToken(b, len(b)) {
+			return matchNeed
+		}
 		return matchNo
 	}
 	end := len(b)
@@ -189,6 +198,33 @@ func (p *half) matchStart(b []byte) int {
 		return matchNo
 	}
 	return matchYes
+}
+
+// isMethodToken reports whether b[:end] is an upper-case method token and
+// b[end] (when end >= 0) a space.
+func isMethodToken(b []byte, end int) bool {
+	if end <= 0 || end > maxMethodLen {
+		return false
+	}
+	for _, c := range b[:end] {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isVersion reports whether b is "HTTP/" followed by digits and dots.
+func isVersion(b []byte) bool {
+	if len(b) < 6 || string(b[:5]) != "HTTP/" {
+		return false
+	}
+	for _, c := range b[5:] {
+		if !(c >= '0' && c <= '9' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // peekStart runs matchStart on the buffered bytes of the line plus the
@@ -393,6 +429,10 @@ func (h *handler) stepStart(p *half, data []byte) int {
 	p.buf = p.buf[:0]
 	p.prefixOK = false
 	if !ok {
+		if !p.detected && !p.resp && p.anyMethod {
+			p.st = stDead
+			return len(data)
+		}
 		h.badStart(p)
 		p.lineHead = true
 	}
@@ -463,7 +503,17 @@ func (h *handler) startReq(p *half, line []byte) bool {
 			uri, version = bytes.TrimRight(rest[:i], " "), v[5:]
 		}
 	}
+	missingURI := false
+	if version == nil && isVersion(uri) {
+		// "OPTIONS HTTP/1.1": no target (Zeek's missing_HTTP_uri).
+		uri, version, missingURI = nil, uri[5:], true
+	}
 	if len(uri) == 0 && version == nil {
+		return false
+	}
+	if p.anyMethod && version == nil {
+		// An unknown method opened the stream: without a version the
+		// line is too weak a sign of HTTP.
 		return false
 	}
 	h.pendingLimit(p)
@@ -477,18 +527,21 @@ func (h *handler) startReq(p *half, line []byte) bool {
 	t.Path, t.Query = splitURI(t.URI)
 	st.head = t.Method == "HEAD"
 	st.connect = t.Method == "CONNECT"
-	if version == nil {
-		// HTTP/0.9 simple request: no headers, no body.
-		t.Version = "0.9"
-		st.v09 = true
-		h.finish(p)
-		return true
-	}
-	t.Version = string(version)
 	if p.gapNext {
 		t.Gap = true
 		p.gapNext = false
 	}
+	if missingURI {
+		h.warn(p, ErrMissingURI, "")
+	}
+	if version == nil {
+		// HTTP/0.9 simple request. Header lines that follow anyway are
+		// read, as Zeek does, up to the blank line or the close.
+		t.Version = "0.9"
+		st.v09 = true
+		return true
+	}
+	t.Version = string(version)
 	return true
 }
 
@@ -955,6 +1008,10 @@ func (h *handler) endOfStream(p *half) {
 		return
 	case stHeaders, stBodyLen, stChunkSize, stChunkData, stChunkEnd, stTrailers:
 		st := p.cur
+		if p.st == stHeaders && st != nil && st.v09 && p.nhdr == 0 && len(p.buf) == 0 {
+			h.finish(p) // a bare HTTP/0.9 request line is complete
+			return
+		}
 		if st != nil && !p.interim {
 			if p.resp {
 				h.setErr(p, st, ErrTruncatedReply)
