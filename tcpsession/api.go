@@ -105,7 +105,7 @@ type Flow struct {
 	OrigIPBytes    int64
 	RespIPBytes    int64
 	MissedBytes    int64
-	ConnState      string // S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH ("" for non-TCP)
+	ConnState      string // S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH (TCP); UDP: SF S0 SHR OTH; ICMP and others: OTH (as Zeek)
 	History        string
 	SYNRetries     int64
 	HandshakeRTTNs int64 // -1 when not seen
