@@ -109,7 +109,6 @@ func (d *Defragmenter) Add(ts int64, p *decode.Packet, ipPacket []byte) (datagra
 		nhOff     int
 		nextH     uint8
 		ok        bool
-		isFirstV6 bool
 	)
 	switch {
 	case len(ipPacket) >= 20 && ipPacket[0]>>4 == 4:
@@ -163,14 +162,12 @@ func (d *Defragmenter) Add(ts int64, p *decode.Packet, ipPacket []byte) (datagra
 		payload = ipPacket[pos+8 : end]
 		header = ipPacket[:pos]
 		nhOff, nextH = nhAt, fh[0]
-		isFirstV6 = true
 		ok = true
 	}
 	if !ok {
 		d.stats.Malformed++
 		return nil, false
 	}
-	_ = isFirstV6
 	if off+len(payload) > maxDatagram {
 		d.stats.TooBig++
 		if g := d.pend[k]; g != nil {
