@@ -101,14 +101,14 @@ func (d *Defragmenter) Add(ts int64, p *decode.Packet, ipPacket []byte) (datagra
 	d.stats.Fragments++
 	d.expire(ts)
 	var (
-		k         fragKey
-		off       int
-		more      bool
-		payload   []byte
-		header    []byte
-		nhOff     int
-		nextH     uint8
-		ok        bool
+		k       fragKey
+		off     int
+		more    bool
+		payload []byte
+		header  []byte
+		nhOff   int
+		nextH   uint8
+		ok      bool
 	)
 	switch {
 	case len(ipPacket) >= 20 && ipPacket[0]>>4 == 4:
