@@ -30,10 +30,14 @@
 // without a decoder (GRE, ESP, ...) Payload is the whole IP payload.
 //
 // Link types: Ethernet II and 802.3 LLC/SNAP, 802.1Q/802.1ad VLAN tags, MPLS
-// (IP guessed from the first nibble after the bottom of the stack), BSD NULL
-// and LOOP, raw IP (12, 14, 101, 228, 229), Cisco HDLC, Linux SLL and SLL2,
-// and NFLOG. Tunnels (GRE, IP-in-IP, VXLAN) are not followed: the Packet
-// describes the outermost IP header.
+// (IP guessed from the first nibble after the bottom of the stack; EtherType
+// then holds the guessed 0x0800/0x86DD), BSD NULL and LOOP, raw IP (12, 14,
+// 101, 228, 229), Cisco HDLC, Linux SLL and SLL2, and NFLOG. Network: IPv4,
+// IPv6 with extension headers, ARP and RARP. Transport: TCP (MSS, window
+// scale capped at 14 as RFC 7323 says, SACK, timestamps), UDP, SCTP ports,
+// ICMP and ICMPv6 type/code, for unfragmented datagrams and first fragments.
+// Tunnels (GRE, IP-in-IP, VXLAN) and the headers quoted in ICMP errors are
+// not followed: the Packet describes the outermost IP header.
 //
 // FlowHash gives both directions of a flow the same value for sharding
 // flows across workers; FlagsString and FlagsText print TCP flags the way

@@ -311,6 +311,7 @@ func TestTshark(t *testing.T) {
 	}
 	var frames, compared, agree, documented, fieldsCompared int
 	diffCount := map[string]int{}
+	warns := map[string]int{}
 	var p Packet
 	for _, path := range files {
 		name := filepath.Base(path)
@@ -347,6 +348,9 @@ func TestTshark(t *testing.T) {
 			}
 			Decode(f.lt, f.data, f.origLen, &p)
 			frames++
+			if p.Warn != "" {
+				warns[name+": "+p.Warn]++
+			}
 			exact, explained := true, true
 			for j, tf := range tsharkFields {
 				theirs := cols[j+1]
@@ -387,6 +391,14 @@ func TestTshark(t *testing.T) {
 	}
 	t.Logf("tshark conformance: %d frames in %d compared files, %d fields each (%d compared): %d frames agree on every field, %d differ only in documented ways",
 		frames, compared, len(tsharkFields), fieldsCompared, agree, documented)
+	ws := make([]string, 0, len(warns))
+	for w := range warns {
+		ws = append(ws, w)
+	}
+	sort.Strings(ws)
+	for _, w := range ws {
+		t.Logf("  decoder warning: %s (%d frames)", w, warns[w])
+	}
 	reasons := make([]string, 0, len(diffCount))
 	for r := range diffCount {
 		reasons = append(reasons, r)
