@@ -42,7 +42,10 @@
 //
 // Every size taken from the input is bounded: a start line or chunk-size
 // line by MaxLineLength, a header block by MaxHeaderBytes and MaxHeaders
-// (as net/textproto), waiting requests by MaxPendingRequests. A malformed
+// (as net/textproto), waiting requests by MaxPendingRequests (past it the
+// oldest is given up with Missing = "response"; a queue of finished rows
+// held back by one unfinished request is cut at twice that bound), all with
+// Error "HTTP_too_many_pending_requests". A malformed
 // message gets an Error (see the Err* constants, named after Zeek's
 // weird.log where Zeek has a name) and a Sink.Warning; the parser then
 // skips to the next line that starts a message. A Gap inside a
@@ -66,5 +69,6 @@
 // # Buffer ownership
 //
 // Data's slice is only read during the call. Transactions and Bodies given
-// to the Sink are never touched again by the parser.
+// to the Sink are never touched again by the parser. A Body is sent when
+// its message ends, so before the Transaction row it belongs to.
 package httpextract

@@ -160,7 +160,36 @@ func (h *handler) newTx() *txState {
 	st.t.CommunityID = h.community
 	st.t.TransDepth = h.depth
 	h.q = append(h.q, st)
+	if len(h.q)-h.head > 2*h.opts.MaxPendingRequests {
+		h.forceHead()
+	}
 	return st
+}
+
+// forceHead emits the oldest transaction unfinished: it blocks a queue that
+// grew past its bound (say, a request body that never ends while the
+// server keeps answering). Its parser lets go of it first, so the row is
+// never touched after the sink has it.
+func (h *handler) forceHead() {
+	st := h.q[h.head]
+	for i := range h.half {
+		if h.half[i].cur == st {
+			h.half[i].cur = nil
+		}
+	}
+	if !st.reqDone || !st.respDone {
+		if st.t.Error == "" {
+			st.t.Error = ErrTooManyPending
+		}
+		if !st.respDone && !st.t.HasStatus && st.t.Missing == "" {
+			st.t.Missing = "response"
+		}
+		if h.nextResp == h.head {
+			h.nextResp++
+		}
+	}
+	st.reqDone, st.respDone = true, true
+	h.flush()
 }
 
 // flush emits finished transactions from the head of the queue.

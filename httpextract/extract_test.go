@@ -704,6 +704,24 @@ var cases = []tcase{
 		},
 	},
 	{
+		name: "queue-bound-endless-request",
+		opts: func(o *Options) { o.MaxPendingRequests = 2 },
+		segs: []seg{
+			{orig, "POST / HTTP/1.1\r\nContent-Length: 1000000\r\n\r\nabc", 0},
+			{resp, strings.Repeat(ok200("x"), 10), 0},
+			{orig, "more body", 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 10 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			eq(t, "1.Error", r.Txs[0].Error, ErrTooManyPending)
+			eq(t, "1.StatusCode", r.Txs[0].StatusCode, 200)
+			eq(t, "1.ReqBodyLen", r.Txs[0].ReqBodyLen, 3) // the parser let go of it
+			eq(t, "10.Missing", r.Txs[9].Missing, "request")
+		},
+	},
+	{
 		name: "keep-bodies",
 		opts: func(o *Options) { o.KeepBodies = true; o.MaxBodyKeep = 4 },
 		segs: []seg{

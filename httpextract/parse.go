@@ -174,7 +174,7 @@ func (p *half) matchStart(b []byte) int {
 		if p.anyMethod = isMethodToken(b, sp); p.anyMethod {
 			return matchYes
 		}
-		if sp < 0 && len(b) < maxMethodLen && isMethodToken(b, len(b)) {
+		if sp < 0 && len(b) <= maxMethodLen && isMethodToken(b, len(b)) {
 			return matchNeed
 		}
 		return matchNo
