@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -19,8 +20,9 @@ var Version = "0.1.0-dev"
 
 // Globals are flags shared by every verb.
 type Globals struct {
-	Quiet   bool `short:"q" help:"No progress bar or summary on stderr."`
-	Workers int  `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+	Quiet      bool   `short:"q" help:"No progress bar or summary on stderr."`
+	Workers    int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+	CPUProfile string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
 
 	ctx    context.Context
 	stdout io.Writer
@@ -82,6 +84,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cli.Globals.stdout = stdout
 	cli.Globals.stderr = stderr
 	cli.Globals.stdin = stdin
+	if cli.CPUProfile != "" {
+		f, err := os.Create(cli.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "pcapq:", err)
+			return 1
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(stderr, "pcapq:", err)
 		var ee *exitError
