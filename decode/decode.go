@@ -359,6 +359,7 @@ func decodeIPv4(p *Packet, data []byte, off, wire int) {
 		return
 	}
 	p.IPVersion = 4
+	p.IPOffset = off
 	p.TTL = b[8]
 	p.IPProto = b[9]
 	p.HasIPID = true
@@ -400,6 +401,7 @@ func decodeIPv6(p *Packet, data []byte, off, wire int) {
 		return
 	}
 	p.IPVersion = 6
+	p.IPOffset = off
 	p.TTL = b[7]
 	p.SrcIP = netip.AddrFrom16([16]byte(b[8:24]))
 	p.DstIP = netip.AddrFrom16([16]byte(b[24:40]))

@@ -89,6 +89,7 @@ type Packet struct {
 	IsFragment   bool   // IPv4 MF set or offset != 0; IPv6 fragment header present (atomic fragments included)
 	FragOffset   uint16 // in bytes
 	MoreFrags    bool
+	IPOffset     int // byte offset of the (outermost) IP header in the frame
 	IPHeaderLen  int // IPv4 IHL*4; IPv6 40 + extension headers
 	IPTotalLen   int // IPv4 total length / IPv6 40+payload length, as the header says (0 when absent, e.g. TSO)
 	IPPayloadLen int // bytes after the IP (and extension) headers per the header, clamped to what the header allows; Ethernet padding excluded
