@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -89,6 +90,11 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 	}
 	if err := c.p.sum.ReadErr; err != nil {
 		c.addWarning(warnRow{frame: 0, offset: readErrOffset(err), kind: readErrKind(err), detail: err.Error()})
+	}
+	if d := p.sum.Defrag; d.TimedOut+d.Evicted+d.TooBig+d.Malformed > 0 {
+		c.addWarning(warnRow{offset: -1, kind: "fragment_reassembly_failed", detail: fmt.Sprintf(
+			"IP fragments not reassembled: %d datagrams timed out, %d evicted by memory bounds, %d over 65535 bytes, %d malformed (of %d fragments, %d datagrams reassembled)",
+			d.TimedOut, d.Evicted, d.TooBig, d.Malformed, d.Fragments, d.Reassembled)})
 	}
 	for _, w := range p.r.Warnings() {
 		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})

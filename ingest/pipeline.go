@@ -41,6 +41,7 @@ type Options struct {
 	HTTP bool
 	// Session and HTTPOptions tune the trackers and the HTTP parser.
 	Session     tcpsession.Options
+	Defrag      tcpsession.DefragOptions
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
@@ -54,6 +55,7 @@ func DefaultOptions() Options {
 		Flows:       true,
 		HTTP:        true,
 		Session:     tcpsession.DefaultOptions(),
+		Defrag:      tcpsession.DefaultDefragOptions(),
 		HTTPOptions: httpextract.DefaultOptions(),
 	}
 }
@@ -76,6 +78,7 @@ type Summary struct {
 	Flows     int64
 	Events    int64
 	HTTP      int64
+	Defrag    tcpsession.DefragStats
 	// Complete is false when the reader stopped on damage (ReadErr set).
 	Complete bool
 	// ReadErr is the *FormatError that stopped reading early, if any. The
@@ -103,6 +106,7 @@ type batch struct {
 	buf        []byte
 	pkts       []decode.Packet
 	hash       []uint64
+	flowPkt    []*decode.Packet // what the shards track: &pkts[i], a reassembled datagram, or nil (a fragment held for reassembly)
 	flowID     []int64
 	dir        []tcpsession.Dir
 	cols       []arrow.Array // packets columns built by the decode worker, flow columns excluded
@@ -169,6 +173,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 			buf:      make([]byte, 0, batchBufSize),
 			pkts:     make([]decode.Packet, p.opts.BatchPackets),
 			hash:     make([]uint64, p.opts.BatchPackets),
+			flowPkt:  make([]*decode.Packet, p.opts.BatchPackets),
 			flowID:   make([]int64, p.opts.BatchPackets),
 			dir:      make([]tcpsession.Dir, p.opts.BatchPackets),
 			shardOut: make([]shardRows, w),
@@ -345,6 +350,11 @@ func (p *pipeline) decode(ctx context.Context, in <-chan *batch, out chan<- *bat
 // shard processes only the packets whose flow hash it owns) and to the
 // collector.
 func (p *pipeline) dispatch(ctx context.Context, in <-chan *batch, shards []chan *batch, collect chan<- *batch) error {
+	var defrag *tcpsession.Defragmenter
+	if p.opts.Flows {
+		defrag = tcpsession.NewDefragmenter(p.opts.Defrag)
+		defer func() { p.sum.Defrag = defrag.Stats() }()
+	}
 	pending := map[int64]*batch{}
 	var next int64
 	for b := range in {
@@ -356,6 +366,9 @@ func (p *pipeline) dispatch(ctx context.Context, in <-chan *batch, shards []chan
 			}
 			delete(pending, next)
 			next++
+			if defrag != nil {
+				reassemble(b, defrag)
+			}
 			b.pending.Add(len(shards))
 			for _, c := range shards {
 				select {
@@ -372,6 +385,40 @@ func (p *pipeline) dispatch(ctx context.Context, in <-chan *batch, shards []chan
 		}
 	}
 	return nil
+}
+
+// reassemble routes IP fragments through the defragmenter, in capture
+// order: a fragment is held (no flow), and the frame that completes a
+// datagram carries the whole datagram to the shards.
+func reassemble(b *batch, d *tcpsession.Defragmenter) {
+	for i := range b.meta {
+		pk := &b.pkts[i]
+		if !pk.IsFragment {
+			b.flowPkt[i] = pk
+			continue
+		}
+		b.flowPkt[i] = nil
+		m := &b.meta[i]
+		data := b.buf[m.start : int(m.start)+int(m.capLen)]
+		end := pk.IPOffset + pk.IPHeaderLen + pk.IPPayloadLen
+		if end > len(data) {
+			end = len(data)
+		}
+		if pk.IPOffset >= end {
+			continue
+		}
+		dg, done := d.Add(m.ts, pk, data[pk.IPOffset:end])
+		if !done {
+			continue
+		}
+		// Rare: the datagram gets its own buffer, kept alive by the Packet.
+		whole := &decode.Packet{}
+		decode.Decode(decode.LinkRaw, append([]byte(nil), dg...), len(dg), whole)
+		whole.HasEth, whole.EthSrc, whole.EthDst = pk.HasEth, pk.EthSrc, pk.EthDst
+		whole.HasVLAN, whole.VLAN = pk.HasVLAN, pk.VLAN
+		b.flowPkt[i] = whole
+		b.hash[i] = whole.FlowHash()
+	}
 }
 
 type write struct {

@@ -60,7 +60,11 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 			if ts > s.lastTs {
 				s.lastTs = ts
 			}
-			b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, &b.pkts[i])
+			if pk := b.flowPkt[i]; pk != nil {
+				b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
+			} else {
+				b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
+			}
 		}
 		b.shardOut[s.id] = s.out
 		s.out = shardRows{}

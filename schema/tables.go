@@ -54,7 +54,7 @@ var Packets = &Table{
 		{"payload_len", tI32, "Transport payload bytes per the IP/TCP/UDP headers (tshark's tcp.len), Ethernet padding excluded."},
 		{"icmp_type", tU8, "ICMP or ICMPv6 type."},
 		{"icmp_code", tU8, "ICMP or ICMPv6 code."},
-		{"flow_id", tI64, "Flow the frame belongs to (flows.flow_id); NULL when flow tracking is off or the frame has no transport."},
+		{"flow_id", tI64, "Flow the frame belongs to (flows.flow_id); NULL when flow tracking is off or the frame has no transport. IP fragments are reassembled: the frame completing a datagram carries its flow_id, the other fragments NULL."},
 		{"direction", tStr, "'orig' (from the flow's originator) or 'resp'; NULL without a flow."},
 	},
 }
