@@ -34,13 +34,16 @@ func (c *IngestCmd) Run(g *Globals) error {
 	}
 	defer db.Close()
 	if err := db.EnsureSchema(g.ctx); err != nil {
+		if g.ctx.Err() != nil {
+			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", c.Output, g.ctx.Err())
+		}
 		return err
 	}
 	var failed []error
 	for _, in := range c.Captures {
 		if err := ingestOne(g, db, in, c.options(g)); err != nil {
-			if errors.Is(err, context.Canceled) {
-				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before", in, c.Output)
+			if g.ctx.Err() != nil {
+				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", in, c.Output, g.ctx.Err())
 			}
 			fmt.Fprintln(g.stderr, "pcapq:", err)
 			failed = append(failed, err)
@@ -101,6 +104,9 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	start := time.Now()
 	bar := newProgressBar(g, in, size)
 	opts.Progress = bar.update
+	if testProgressHook != nil {
+		opts.Progress = func(p ingest.Progress) { testProgressHook(); bar.update(p) }
+	}
 	sum, err := ingest.Run(g.ctx, r, id, db, opts)
 	bar.done()
 	if err != nil {
@@ -132,6 +138,9 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	}
 	return nil
 }
+
+// testProgressHook lets tests act in the middle of an ingest (e.g. cancel it).
+var testProgressHook func()
 
 // progressBar draws on stderr when it is a terminal.
 type progressBar struct {
