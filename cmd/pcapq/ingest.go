@@ -64,6 +64,8 @@ func (c *IngestCmd) Run(g *Globals) error {
 func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o := ingest.DefaultOptions()
 	o.Workers = g.Workers
+	o.FlushRows = g.FlushRows
+	o.BatchPackets = g.BatchPackets
 	o.Flows = !c.NoFlows
 	o.HTTP = !c.NoFlows && !c.NoHTTP
 	o.HTTPOptions.KeepBodies = c.Bodies

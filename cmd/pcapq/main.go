@@ -20,9 +20,11 @@ var Version = "0.1.0-dev"
 
 // Globals are flags shared by every verb.
 type Globals struct {
-	Quiet      bool   `short:"q" help:"No progress bar or summary on stderr."`
-	Workers    int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
-	CPUProfile string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
+	Quiet        bool   `short:"q" help:"No progress bar or summary on stderr."`
+	Workers      int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+	CPUProfile   string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
+	FlushRows    int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
+	BatchPackets int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
 
 	ctx    context.Context
 	stdout io.Writer
