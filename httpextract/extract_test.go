@@ -428,7 +428,8 @@ var cases = []tcase{
 			eq(t, "ReqBodyLen", x.ReqBodyLen, 10)
 			eq(t, "RespBodyLen", x.RespBodyLen, 4)
 			eq(t, "TsReqEnd", x.TsReqEnd, 3000)
-			eq(t, "TsRespStart", x.TsRespStart, 2000)
+			eq(t, "TsRespStart", x.TsRespStart, 4000) // the final response, not the interim 100 (at 2000)
+			eq(t, "RespFrame", x.RespFrame, 4)
 			eq(t, "TsRespEnd", x.TsRespEnd, 4000)
 		},
 		golden: true,

@@ -592,9 +592,8 @@ func (h *handler) startResp(p *half, line []byte) bool {
 		p.interim = true
 		p.cur = st
 		if st != nil {
-			if st.t.TsRespStart == 0 {
-				st.t.TsRespStart, st.t.RespFrame = p.msgTs, p.msgFrame
-			}
+			// The interim response does not start the response: ts_resp_start
+			// and resp_frame are the final response's (see the http schema).
 			st.t.InfoCode = code
 			st.t.InfoMsg = string(msg)
 		} else {

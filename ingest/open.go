@@ -111,6 +111,7 @@ func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error
 		br = bufio.NewReaderSize(zr, bufSize)
 	}
 	in.br = br
+	in.wrapped = wrapped
 	if wrapped != "" {
 		head, err = br.Peek(4)
 		if len(head) == 0 && err == io.EOF {

@@ -75,8 +75,12 @@ func TestOpenCompressed(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.Close()
-				if rd.Format() != format {
-					t.Errorf("Format %q, want %q", rd.Format(), format)
+				wantFormat := format
+				if tc.name != "plain" {
+					wantFormat += "+" + strings.TrimSuffix(tc.name, "-concatenated")
+				}
+				if rd.Format() != wantFormat {
+					t.Errorf("Format %q, want %q", rd.Format(), wantFormat)
 				}
 				bc, ok := rd.(ByteCounter)
 				if !ok {

@@ -182,12 +182,12 @@ func (p *pcapReader) stop(err error) {
 	p.in.release()
 }
 
-// Format is "pcap" or "pcap-ns".
+// Format is "pcap" or "pcap-ns", with "+gzip" or "+zstd" when compressed.
 func (p *pcapReader) Format() string {
 	if p.nano {
-		return "pcap-ns"
+		return p.in.format("pcap-ns")
 	}
-	return "pcap"
+	return p.in.format("pcap")
 }
 
 // LinkTypes is the file's one link type.

@@ -377,7 +377,7 @@ func containsU32(s []uint32, v uint32) bool {
 }
 
 // Format is "pcapng".
-func (p *pcapngReader) Format() string { return "pcapng" }
+func (p *pcapngReader) Format() string { return p.in.format("pcapng") }
 
 // LinkTypes lists the distinct link types of the interfaces seen so far.
 func (p *pcapngReader) LinkTypes() []uint32 { return append([]uint32(nil), p.linkTypes...) }

@@ -58,6 +58,16 @@ type input struct {
 	src   *countingReader
 	size  int64
 	close func() // releases a decompressor; may be nil
+	// wrapped is the compression found by magic ("gzip", "zstd") or "".
+	wrapped string
+}
+
+// format appends the compression to a container format name: "pcap+gzip".
+func (in *input) format(base string) string {
+	if in.wrapped == "" {
+		return base
+	}
+	return base + "+" + in.wrapped
 }
 
 func (in *input) BytesRead() int64 { return in.src.n.Load() }

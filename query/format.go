@@ -282,6 +282,13 @@ func Text(v any) string {
 			parts[i] = Text(e)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case duckdb.OrderedMap:
+		ks, vs := x.Keys(), x.Values()
+		parts := make([]string, len(ks))
+		for i := range ks {
+			parts[i] = Text(ks[i]) + "=" + Text(vs[i])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
 	case duckdb.Map:
 		keys := make([]string, 0, len(x))
 		byKey := map[string]any{}
@@ -314,6 +321,14 @@ func jsonValue(v any) any {
 			out[i] = jsonValue(e)
 		}
 		return out
+	case duckdb.OrderedMap:
+		ks, vs := x.Keys(), x.Values()
+		om := orderedJSON{keys: make([]string, len(ks)), vals: make([]any, len(ks))}
+		for i := range ks {
+			om.keys[i] = Text(ks[i])
+			om.vals[i] = jsonValue(vs[i])
+		}
+		return om
 	case duckdb.Map:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
@@ -328,6 +343,36 @@ func jsonValue(v any) any {
 		return x.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// orderedJSON is a JSON object that keeps its keys in order (DuckDB MAPs
+// keep header order; Go maps would sort it away).
+type orderedJSON struct {
+	keys []string
+	vals []any
+}
+
+func (o orderedJSON) MarshalJSON() ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i, k := range o.keys {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		vb, err := json.Marshal(o.vals[i])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(kb)
+		b.WriteString(":")
+		b.Write(vb)
+	}
+	b.WriteString("}")
+	return []byte(b.String()), nil
 }
 
 // Scalar runs q and returns the first column of the first row.

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// tsharkHTTP returns, per TCP connection (client ip|port), the requests
+// and responses tshark saw, in order, and each response's expected time to
+// first byte, built from two tshark runs (both times are tshark's own):
+//
+//   - with http.desegment_body on (tshark's default) a request is reported
+//     at the frame that completes it, body included: its http.request_in
+//     is the end of the request;
+//   - with http.desegment_body off a response is reported at the frame
+//     that completes its headers, its first segment for every response
+//     here: the first response byte.
+//
+// expected ttfb = time(first response frame) - time(request-complete
+// frame), which is pcapq's ttfb_ms definition. For requests without a body
+// it equals tshark's http.time in the second run.
+type tsharkConn struct {
+	reqs   []string  // "METHOD URI"
+	codes  []string  // status per response
+	ttfb   []float64 // expected ttfb in ms per response, NaN when tshark paired no request
+	rframe []int64   // first response frame per response
+}
+
+type tsharkResp struct {
+	frame, reqIn int64
+	code         string
+}
+
+func tsharkHTTPRun(t *testing.T, file string, desegBody bool) (reqs map[string][]string, resps map[string][]tsharkResp, times map[int64]float64) {
+	out, err := exec.Command("tshark", "-n", "-r", file, "-o", fmt.Sprintf("http.desegment_body:%v", desegBody),
+		"-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|",
+		"-e", "frame.number", "-e", "frame.time_epoch", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
+		"-e", "http.request.method", "-e", "http.request.uri", "-e", "http.response.code", "-e", "http.request_in").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	reqs, resps, times = map[string][]string{}, map[string][]tsharkResp{}, map[int64]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		for len(f) < 12 {
+			f = append(f, "")
+		}
+		frame, _ := strconv.ParseInt(f[0], 10, 64)
+		times[frame], _ = strconv.ParseFloat(f[1], 64)
+		src, dst := first(f[2], f[3]), first(f[5], f[6])
+		if f[8] != "" {
+			methods, uris := strings.Split(f[8], "|"), strings.Split(f[9], "|")
+			for i := range methods {
+				reqs[src+"|"+f[4]] = append(reqs[src+"|"+f[4]], methods[i]+" "+uris[min(i, len(uris)-1)])
+			}
+		}
+		if f[10] != "" {
+			ins := strings.Split(f[11], "|")
+			for i, code := range strings.Split(f[10], "|") {
+				var in int64
+				if i < len(ins) {
+					in, _ = strconv.ParseInt(ins[i], 10, 64)
+				}
+				resps[dst+"|"+f[7]] = append(resps[dst+"|"+f[7]], tsharkResp{frame: frame, reqIn: in, code: code})
+			}
+		}
+	}
+	return reqs, resps, times
+}
+
+func tsharkHTTP(t *testing.T, file string) map[string]*tsharkConn {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed (make test installs it)")
+	}
+	reqs, whole, times := tsharkHTTPRun(t, file, true)
+	_, heads, _ := tsharkHTTPRun(t, file, false)
+	conns := map[string]*tsharkConn{}
+	get := func(k string) *tsharkConn {
+		if conns[k] == nil {
+			conns[k] = &tsharkConn{}
+		}
+		return conns[k]
+	}
+	for k, r := range reqs {
+		get(k).reqs = r
+	}
+	for k, rs := range heads {
+		c := get(k)
+		for i, r := range rs {
+			c.codes = append(c.codes, r.code)
+			c.rframe = append(c.rframe, r.frame)
+			ttfb := math.NaN()
+			if i < len(whole[k]) && whole[k][i].reqIn != 0 {
+				ttfb = (times[r.frame] - times[whole[k][i].reqIn]) * 1000
+			}
+			c.ttfb = append(c.ttfb, ttfb)
+		}
+	}
+	return conns
+}
+
+// TestHTTPMatchesTsharkAndNginx checks the http table of captures of real
+// traffic (mkcapture: nginx, wrk, curl; with drops) against tshark and
+// against nginx's own access log.
+func TestHTTPMatchesTsharkAndNginx(t *testing.T) {
+	for _, name := range []string{"mkcapture-small", "mkcapture-small-mix"} {
+		t.Run(name, func(t *testing.T) {
+			file := "../../testdata/" + name + ".pcap"
+			want := tsharkHTTP(t, file)
+			db := ingestMem(t, 2, file)
+			rows, err := db.Query(context.Background(), `SELECT f.orig_h || '|' || f.orig_p, h.method, h.uri, h.status_code, h.ttfb_ms, h.resp_frame
+				FROM http h JOIN flows f USING (capture_id, flow_id) ORDER BY h.flow_id, h.trans_depth`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type tx struct {
+				req, code string
+				ttfb      float64
+				rframe    int64
+			}
+			got := map[string][]tx{}
+			total := 0
+			for rows.Next() {
+				var key string
+				var method, uri *string
+				var code *int32
+				var ttfb *float64
+				var rframe *int64
+				if err := rows.Scan(&key, &method, &uri, &code, &ttfb, &rframe); err != nil {
+					t.Fatal(err)
+				}
+				x := tx{ttfb: math.NaN()}
+				if method != nil {
+					x.req = *method + " " + *uri
+				}
+				if code != nil {
+					x.code = fmt.Sprint(*code)
+				}
+				if ttfb != nil {
+					x.ttfb = *ttfb
+				}
+				if rframe != nil {
+					x.rframe = *rframe
+				}
+				got[key] = append(got[key], x)
+				total++
+			}
+			rows.Close()
+
+			// (method, uri, status) per connection equals tshark's pairs.
+			mismatch := 0
+			for key, w := range want {
+				var wantPairs, gotPairs []string
+				for i, r := range w.reqs {
+					code := ""
+					if i < len(w.codes) {
+						code = w.codes[i]
+					}
+					wantPairs = append(wantPairs, r+" "+code)
+				}
+				for _, x := range got[key] {
+					gotPairs = append(gotPairs, x.req+" "+x.code)
+				}
+				sort.Strings(wantPairs)
+				sort.Strings(gotPairs)
+				if strings.Join(wantPairs, ",") != strings.Join(gotPairs, ",") {
+					mismatch++
+					if mismatch < 10 {
+						t.Errorf("connection %s: pcapq %v, tshark %v", key, gotPairs, wantPairs)
+					}
+				}
+			}
+			for key := range got {
+				if want[key] == nil {
+					t.Errorf("connection %s: pcapq has HTTP tshark does not: %v", key, got[key])
+				}
+			}
+
+			// Number of transactions equals the requests nginx served.
+			logLines := countLines(t, "../../testdata/"+name+".access.log")
+			if total != logLines {
+				t.Errorf("%d transactions, nginx logged %d requests", total, logLines)
+			}
+
+			// ttfb_ms vs tshark's http.time (per response frame).
+			compared, within := 0, 0
+			for key, w := range want {
+				byFrame := map[int64]float64{}
+				for _, x := range got[key] {
+					byFrame[x.rframe] = x.ttfb
+				}
+				for i, tm := range w.ttfb {
+					if math.IsNaN(tm) {
+						continue
+					}
+					compared++
+					if g, ok := byFrame[w.rframe[i]]; ok && math.Abs(g-tm) <= 1.0 {
+						within++
+					} else if compared-within <= 5 {
+						t.Logf("frame %d: ttfb_ms %v, from tshark %.3f ms", w.rframe[i], byFrame[w.rframe[i]], tm)
+					}
+				}
+			}
+			if compared == 0 || float64(within) < 0.99*float64(compared) {
+				t.Errorf("ttfb_ms within 1 ms of tshark's http.time for %d of %d responses, want >= 99%%", within, compared)
+			}
+			t.Logf("%s: %d transactions (nginx logged %d), %d connections vs tshark, %d mismatched; ttfb within 1 ms of tshark: %d/%d",
+				name, total, logLines, len(want), mismatch, within, compared)
+		})
+	}
+}
+
+func countLines(t *testing.T, path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestHTTPGolden pins the http table of the small recorded captures
+// (websocket upgrade, pipelining, 100-continue, chunked with trailer, gzip,
+// HEAD/304/204). Refresh with -update after checking the change by hand
+// against tshark (testdata/*.tshark.tsv).
+func TestHTTPGolden(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/http-*.pcap")
+	if len(files) < 6 {
+		t.Fatalf("want the 6 recorded http-*.pcap captures, found %d", len(files))
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pcap")
+		t.Run(name, func(t *testing.T) {
+			db := ingestMem(t, 1, f)
+			var out strings.Builder
+			err := db.Output(context.Background(), `SELECT trans_depth, req_frame, resp_frame, method, host, uri, version, req_body_len,
+				status_code, status_msg, transfer_encoding, content_encoding, resp_body_len, resp_wire_len, upgrade, missing, gap, error,
+				round(ttfb_ms, 3) AS ttfb_ms, resp_headers
+				FROM http ORDER BY flow_id, trans_depth`, "jsonl", &out, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Stable text: resp_headers as a sorted JSON object.
+			var lines []string
+			for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatal(err)
+				}
+				delete(m, "resp_headers_date")
+				b, _ := json.Marshal(m)
+				lines = append(lines, string(b))
+			}
+			got := strings.Join(lines, "\n") + "\n"
+			golden := filepath.Join("testdata", name+".http.golden")
+			if *update {
+				os.MkdirAll("testdata", 0o755)
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create)", err)
+			}
+			if string(want) != got {
+				t.Errorf("http rows differ from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
+			}
+		})
+	}
+}
