@@ -147,7 +147,7 @@ var HTTP = &Table{
 		{"ts_req_end", tTs, "Timestamp of the frame completing the request (last header byte, or last body byte when there is a body)."},
 		{"ts_resp_start", tTs, "Timestamp of the frame holding the first byte of the status line (for a 100-continue exchange: of the final response)."},
 		{"ts_resp_end", tTs, "Timestamp of the frame completing the response body (or headers when there is no body)."},
-		{"ttfb_ms", tF64, "ts_resp_start - ts_req_end in ms (tshark's http.time measures from the request frame to the response frame holding the status line)."},
+		{"ttfb_ms", tF64, "Time to first byte: ts_resp_start - ts_req_end in ms. Equals tshark's http.time when tshark reports requests where they complete (its default) and responses at their first segment (http.desegment_body off). Negative when the server answered before the request ended (e.g. a final response sent before a 100-continue body)."},
 		{"duration_ms", tF64, "ts_resp_end - ts_req_start in ms."},
 		{"req_frame", tI64, "Frame holding the first request byte."},
 		{"resp_frame", tI64, "Frame holding the first status-line byte."},
