@@ -139,10 +139,21 @@ type conn struct {
 
 // idleRef is the time an idle timeout is measured from.
 func (c *conn) idleRef() int64 {
-	if c.class == classClosing {
+	switch c.class {
+	case classClosing:
 		return c.deleteAt - closeDelay
+	case classAttempt:
+		return c.attemptAt - closeDelay
 	}
 	return c.lastTs
+}
+
+// attempt reports whether c is a TCP connection attempt the responder has
+// not answered: Zeek removes it when its attempt timer (tcp_attempt_delay,
+// 5 s after the first SYN) fires, and so does Tracker.expire.
+func (c *conn) attempt() bool {
+	o, r := &c.ep[0], &c.ep[1]
+	return c.attemptAt != 0 && (o.state == stSynSent || o.state == stSynAckSent) && r.state == stInactive
 }
 
 // flip swaps originator and responder (Zeek's FlipRoles).

@@ -30,7 +30,9 @@
 // out-of-order data (past a bound the oldest hole is skipped as a gap and
 // the flow marked Capped), and idle timeouts in capture time. Closed TCP
 // connections linger 5 s of capture time (Zeek's tcp_close_delay) so late
-// packets still count; a SYN with a new ISN starts a new flow (port reuse).
+// packets still count, and unanswered connection attempts end 5 s after
+// their first SYN (Zeek's tcp_attempt_delay; not marked evicted); a SYN
+// with a new ISN starts a new flow (port reuse).
 //
 // Defragmenter reassembles IPv4 and IPv6 fragments before the Tracker sees
 // them, with bounds on pending datagrams, bytes and time.

@@ -426,3 +426,43 @@ func TestHostileShortFlows(t *testing.T) {
 		}
 	}
 }
+
+// Unanswered SYNs end 5 s of capture time after the first SYN (Zeek's
+// tcp_attempt_delay), not at the 5 min idle timeout: a SYN flood keeps
+// only the last 5 s of attempts live, and the flows are not "evicted".
+func TestHostileSYNFloodAttemptsExpire(t *testing.T) {
+	opts := smallBounds()
+	opts.MaxFlows = 1 << 20
+	h := newHostile(t, opts)
+	rnd := rand.New(rand.NewPCG(5, 6))
+	const n = 20000 // 1 ms apart: 20 s of capture time
+	dst := addr4(192, 0, 2, 80)
+	peak := 0
+	for i := 0; i < n; i++ {
+		src := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		h.send(src, dst, uint16(1024+rnd.IntN(60000)), 80, fS, rnd.Uint32(), 0, 64240, -1, nil, 1e6)
+		peak = max(peak, h.tr.Stats().LiveFlows)
+	}
+	// An answered connection in the middle of the flood stays live.
+	k := hconn{c: addr4(10, 200, 0, 1), s: dst, cp: 5555, sp: 80, cseq: 1, sseq: 2}
+	k.handshake(h, 1e6)
+	h.send(k.c, k.s, k.cp, k.sp, fPA, k.cseq, k.sseq, 502, -1, []byte("x"), 6e9)
+	h.close()
+	if peak > 5001 {
+		t.Errorf("peak live flows %d, want <= 5001 (5 s of attempts)", peak)
+	}
+	if len(h.sink.flows) != n+1 {
+		t.Fatalf("flows %d, want %d", len(h.sink.flows), n+1)
+	}
+	for _, f := range h.sink.flows {
+		if f.FlowID > n {
+			if f.ConnState != "S1" || f.History != "ShAD" {
+				t.Errorf("answered flow: %s %s", f.ConnState, f.History)
+			}
+			continue
+		}
+		if f.ConnState != "S0" || f.History != "S" || f.Evicted {
+			t.Fatalf("flow %d: %s %s evicted=%v", f.FlowID, f.ConnState, f.History, f.Evicted)
+		}
+	}
+}

@@ -36,6 +36,7 @@ const (
 	classUDP
 	classICMP
 	classClosing // TCP flows closed both ways (or reset), deleted after closeDelay
+	classAttempt // TCP connection attempts not answered yet, deleted at attemptAt
 	numClasses
 )
 
@@ -131,7 +132,7 @@ func (t *Tracker) timeout(class uint8) int64 {
 		return t.opts.UDPIdleTimeout
 	case classICMP:
 		return t.opts.ICMPIdleTimeout
-	case classClosing:
+	case classClosing, classAttempt:
 		return closeDelay
 	}
 	return t.opts.TCPIdleTimeout
@@ -153,8 +154,13 @@ func (t *Tracker) expire(ts int64) {
 			if c == nil || c.idleRef()+to >= ts {
 				break
 			}
-			t.stats.EvictedIdle++
-			t.finish(c, c.idleRef()+to, cl != classClosing)
+			// Closed connections and unanswered attempts end as in Zeek
+			// (tcp_close_delay, tcp_attempt_delay): not an eviction.
+			evicted := cl != classClosing && cl != classAttempt
+			if evicted {
+				t.stats.EvictedIdle++
+			}
+			t.finish(c, c.idleRef()+to, evicted)
 		}
 	}
 }
@@ -244,8 +250,18 @@ func (t *Tracker) Process(frame, ts int64, p *decode.Packet) (flowID int64, dir 
 	default:
 		c.processOther(ts, p, dir)
 	}
-	if c.class != classClosing {
+	switch {
+	case c.class == classClosing:
+	case c.proto != protoTCP:
 		t.touch(c, c.class)
+	case c.attempt():
+		// Kept in the order attempts started, so the list stays sorted
+		// by attemptAt: SYN retries do not move the flow.
+		if c.class != classAttempt {
+			t.touch(c, classAttempt)
+		}
+	default:
+		t.touch(c, classTCP)
 	}
 	return c.row.FlowID, dir
 }
