@@ -33,7 +33,8 @@ type Options struct {
 	// BatchPackets is the number of packets per batch (default 8192).
 	BatchPackets int
 	// FlushRows is how many packet rows are gathered before a write to the
-	// sink (default 262144).
+	// sink (default 65536). With one write queued and one being written,
+	// this bounds the Arrow memory waiting for the sink.
 	FlushRows int
 	// Flows turns on flow tracking, TCP analysis and reassembly.
 	Flows bool
@@ -141,7 +142,7 @@ func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options
 		opts.BatchPackets = 8192
 	}
 	if opts.FlushRows <= 0 {
-		opts.FlushRows = 1 << 18
+		opts.FlushRows = 1 << 16
 	}
 	if opts.Alloc == nil {
 		opts.Alloc = memory.DefaultAllocator
@@ -187,7 +188,9 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	for i := range shardIn {
 		shardIn[i] = make(chan *batch, nbatch)
 	}
-	writes := make(chan write, 4)
+	// One write may wait while the sink works on another: when DuckDB is
+	// the slower stage, decoding waits instead of piling batches up.
+	writes := make(chan write, 1)
 
 	g.Go(func() error { defer close(toDecode); return p.read(ctx, toDecode) })
 	var decWG sync.WaitGroup
