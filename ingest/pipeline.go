@@ -41,6 +41,8 @@ type Options struct {
 	// HTTP turns on HTTP extraction (needs Flows).
 	HTTP bool
 	// Session and HTTPOptions tune the trackers and the HTTP parser.
+	// Session.MaxFlows and Session.MaxBufferedBytes are totals for the
+	// run, split across the flow shards.
 	Session     tcpsession.Options
 	Defrag      tcpsession.DefragOptions
 	HTTPOptions httpextract.Options

@@ -38,6 +38,9 @@ type shard struct {
 func newShard(id, n int, opts Options) *shard {
 	s := &shard{id: id, n: n}
 	so := opts.Session
+	// The session bounds are totals for the run: each shard gets its part.
+	so.MaxFlows = max(so.MaxFlows/n, 1024)
+	so.MaxBufferedBytes = max(so.MaxBufferedBytes/int64(n), so.MaxFlowBuffered)
 	if opts.HTTP {
 		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
 	}

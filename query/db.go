@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,6 +60,25 @@ func displayPath(p string) string {
 		return "(in memory)"
 	}
 	return p
+}
+
+// SetMemoryLimit bounds DuckDB's memory (e.g. "256MB"); past it DuckDB
+// spills to its temporary directory (beside the database file, or the
+// system temporary directory for an in-memory database).
+func (db *DB) SetMemoryLimit(ctx context.Context, limit string) error {
+	if limit == "" {
+		return nil
+	}
+	if db.path == "" {
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("pcapq-duckdb-%d", os.Getpid()))
+		if err := db.Exec(ctx, "SET temp_directory = '"+strings.ReplaceAll(dir, "'", "''")+"'"); err != nil {
+			return err
+		}
+	}
+	if err := db.Exec(ctx, "SET memory_limit = '"+strings.ReplaceAll(limit, "'", "''")+"'"); err != nil {
+		return fmt.Errorf("DuckDB memory limit %q: %w", limit, err)
+	}
+	return nil
 }
 
 // Close closes the database, rolling back an open capture.

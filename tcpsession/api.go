@@ -40,8 +40,11 @@ type Options struct {
 	// the flow is marked (a warning is emitted), never silently wrong.
 	MaxBufferedBytes int64
 	MaxFlowBuffered  int64
-	// MaxFlows bounds live flows per Tracker; past it the least recently
-	// active flow is evicted (and warned).
+	// MaxFlows bounds live flows per Tracker (a live TCP flow costs about
+	// 2.5 KB). Past it, a closed connection or unanswered attempt waiting
+	// out the close delay ends early (counted, one summary warning);
+	// failing that, the least recently active flow is evicted (marked and
+	// warned). The ingest pipeline splits its total across its shards.
 	MaxFlows int
 	// NewStream, when not nil, is called for every new TCP flow and receives
 	// its reassembled byte streams. It may return nil to skip the flow.
@@ -57,7 +60,7 @@ func DefaultOptions() Options {
 		ICMPIdleTimeout:  60 * sec,
 		MaxBufferedBytes: 64 << 20,
 		MaxFlowBuffered:  4 << 20,
-		MaxFlows:         1 << 20,
+		MaxFlows:         1 << 18,
 	}
 }
 

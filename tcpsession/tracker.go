@@ -20,7 +20,8 @@ type Stats struct {
 	OtherFlows        int64
 	LiveFlows         int
 	EvictedIdle       int64 // flows ended by the idle timeout
-	EvictedMaxFlows   int64 // flows ended because MaxFlows was reached
+	EvictedMaxFlows   int64 // active flows ended because MaxFlows was reached
+	EndedEarly        int64 // closed flows and unanswered attempts ended before closeDelay because MaxFlows was reached
 	Events            int64
 	Warnings          int64
 	BufferedBytes     int64 // out-of-order bytes buffered now
@@ -338,8 +339,20 @@ func (t *Tracker) newConn(k flowKey, frame, ts int64, p *decode.Packet, sport, d
 	return c
 }
 
-// evictOldest ends the least recently active flow of any class.
+// evictOldest makes room for a new flow. A connection already closed (or
+// an unanswered attempt) waiting out closeDelay ends first: its row is the
+// one the delay would give unless more packets of it come, so it is not
+// marked evicted, only counted (one flow_table_pressure warning at Close).
+// Otherwise the least recently active flow of any class is evicted,
+// marked and warned.
 func (t *Tracker) evictOldest(frame int64) {
+	for _, cl := range [...]uint8{classClosing, classAttempt} {
+		if c := t.lru[cl].tail; c != nil {
+			t.stats.EndedEarly++
+			t.finish(c, c.lastTs, false)
+			return
+		}
+	}
 	var victim *conn
 	for cl := range t.lru {
 		c := t.lru[cl].tail
@@ -392,5 +405,9 @@ func (t *Tracker) Close(ts int64) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
 	for _, c := range cs {
 		t.finish(c, c.lastTs, false)
+	}
+	if n := t.stats.EndedEarly; n > 0 {
+		t.warn(0, "flow_table_pressure", strconv.FormatInt(n, 10)+
+			" closed connections or unanswered attempts were ended before the 5 s close delay because MaxFlows live flows were reached; a packet of one of them arriving later starts a new flow")
 	}
 }

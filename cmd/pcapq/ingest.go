@@ -33,6 +33,9 @@ func (c *IngestCmd) Run(g *Globals) error {
 		return err
 	}
 	defer db.Close()
+	if err := db.SetMemoryLimit(g.ctx, g.DuckDBMemory); err != nil {
+		return err
+	}
 	if err := db.EnsureSchema(g.ctx); err != nil {
 		if g.ctx.Err() != nil {
 			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", c.Output, g.ctx.Err())

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -22,6 +23,8 @@ var Version = "0.1.0-dev"
 type Globals struct {
 	Quiet        bool   `short:"q" help:"No progress bar or summary on stderr."`
 	Workers      int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+	DuckDBMemory string `name:"duckdb-memory" help:"DuckDB memory limit; past it DuckDB spills to disk." default:"256MB"`
+	GoMemory     int64  `name:"go-memory" help:"Soft limit in bytes for pcapq's own heap (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"268435456"`
 	CPUProfile   string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
 	FlushRows    int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
 	BatchPackets int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
@@ -86,6 +89,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cli.Globals.stdout = stdout
 	cli.Globals.stderr = stderr
 	cli.Globals.stdin = stdin
+	if cli.GoMemory > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cli.GoMemory)
+	}
 	if cli.CPUProfile != "" {
 		f, err := os.Create(cli.CPUProfile)
 		if err != nil {

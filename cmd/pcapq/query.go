@@ -37,6 +37,9 @@ func (c *QueryCmd) Run(g *Globals) error {
 	case len(captures) > 0:
 		db, err = query.Open(g.ctx, "")
 		if err == nil {
+			err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
+		}
+		if err == nil {
 			err = db.EnsureSchema(g.ctx)
 		}
 		if err == nil {
