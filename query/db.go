@@ -81,6 +81,14 @@ func (db *DB) SetMemoryLimit(ctx context.Context, limit string) error {
 	return nil
 }
 
+// SetThreads sets DuckDB's worker threads; 0 keeps DuckDB's default.
+func (db *DB) SetThreads(ctx context.Context, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	return db.Exec(ctx, fmt.Sprintf("SET threads = %d", n))
+}
+
 // Close closes the database, rolling back an open capture.
 func (db *DB) Close() error {
 	if db.inTx {

@@ -36,6 +36,9 @@ func (c *IngestCmd) Run(g *Globals) error {
 	if err := db.SetMemoryLimit(g.ctx, g.DuckDBMemory); err != nil {
 		return err
 	}
+	if err := db.SetThreads(g.ctx, ingestThreads(g)); err != nil {
+		return err
+	}
 	if err := db.EnsureSchema(g.ctx); err != nil {
 		if g.ctx.Err() != nil {
 			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", c.Output, g.ctx.Err())
@@ -74,6 +77,17 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
 	return o
+}
+
+// ingestThreads is DuckDB's thread count while ingesting. One by default:
+// the decode workers and flow shards keep the other cores busy, and more
+// DuckDB threads spend their time polling its task queue (measured in
+// benchmarks/RESULTS.md: 30% slower with two on two cores).
+func ingestThreads(g *Globals) int {
+	if g.DuckDBThreads > 0 {
+		return g.DuckDBThreads
+	}
+	return 1
 }
 
 // ingestOne reads one capture into db in one transaction.

@@ -21,13 +21,14 @@ var Version = "0.1.0-dev"
 
 // Globals are flags shared by every verb.
 type Globals struct {
-	Quiet        bool   `short:"q" help:"No progress bar or summary on stderr."`
-	Workers      int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
-	DuckDBMemory string `name:"duckdb-memory" help:"DuckDB memory limit; past it DuckDB spills to disk." default:"256MB"`
-	GoMemory     int64  `name:"go-memory" help:"Soft limit in bytes for pcapq's own heap (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"268435456"`
-	CPUProfile   string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
-	FlushRows    int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
-	BatchPackets int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
+	Quiet         bool   `short:"q" help:"No progress bar or summary on stderr."`
+	Workers       int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
+	DuckDBThreads int    `name:"duckdb-threads" help:"DuckDB worker threads (0 = DuckDB's default, one per CPU)." default:"0"`
+	DuckDBMemory  string `name:"duckdb-memory" help:"DuckDB memory limit; past it DuckDB spills to disk." default:"256MB"`
+	GoMemory      int64  `name:"go-memory" help:"Soft limit in bytes for pcapq's own heap (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"268435456"`
+	CPUProfile    string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
+	FlushRows     int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
+	BatchPackets  int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
 
 	ctx    context.Context
 	stdout io.Writer

@@ -40,6 +40,9 @@ func (c *QueryCmd) Run(g *Globals) error {
 			err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
 		}
 		if err == nil {
+			err = db.SetThreads(g.ctx, ingestThreads(g))
+		}
+		if err == nil {
 			err = db.EnsureSchema(g.ctx)
 		}
 		if err == nil {
@@ -59,6 +62,12 @@ func (c *QueryCmd) Run(g *Globals) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(captures) > 0 && g.DuckDBThreads == 0 {
+		// Ingest done: the query gets DuckDB's default parallelism back.
+		if err := db.Exec(g.ctx, "RESET threads"); err != nil {
+			return err
+		}
 	}
 	var w io.Writer = g.stdout
 	if c.Output != "" && c.Format != "parquet" {
