@@ -1,5 +1,19 @@
 // Package ingest reads captures (pcap, pcapng, gzip/zstd) into Records and
-// runs the decode pipeline.
+// runs the decode pipeline: the first stage of
+// source (ingest) -> decode -> tcpsession -> httpextract -> schema (Arrow) -> query (DuckDB).
+//
+// Pipeline (Run): a reader goroutine copies records into batches of packets;
+// decode workers decode each batch (decode.Decode, zero allocations per
+// packet) and build its Arrow columns of the packets table in parallel; a
+// dispatcher restores batch order, reassembles IP fragments (in capture
+// order) and hands every batch to all flow shards, each of which tracks
+// only the packets whose symmetric flow hash it owns (one tcpsession.Tracker
+// and HTTP parser per shard, no shared state); a collector waits for each
+// batch in order, adds the flow columns and builds the other tables; one
+// writer hands Arrow record batches to the Sink (DuckDB). Stages pass
+// batches over bounded channels under an errgroup, so memory is bounded by
+// the number of batches in flight, and the results (rows, flow ids) are the
+// same for any worker count.
 //
 // Readers: Open and NewReader find gzip or zstd compression by its magic
 // number, not the file name, then pcap or pcapng by the magic inside. Both

@@ -23,6 +23,10 @@ var Formats = []string{"table", "csv", "json", "jsonl", "markdown", "parquet"}
 
 // Output runs q and writes its result to w in format. Parquet is written by
 // DuckDB itself to file (w is not used); it needs a file name.
+//
+// The text formats (table, markdown, csv) pass every value through Escape,
+// so captured bytes cannot drive a terminal or forge rows; json and jsonl
+// carry exact values, escaped by JSON's own rules, and parquet raw values.
 func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file string) error {
 	if format == "parquet" {
 		if file == "" || file == "-" {
@@ -73,7 +77,7 @@ func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file st
 			rec := make([]string, len(vals))
 			for i, v := range vals {
 				if v != nil {
-					rec[i] = Text(v)
+					rec[i] = Escape(Text(v))
 				}
 			}
 			cw.Write(rec)

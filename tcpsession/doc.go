@@ -25,8 +25,10 @@
 //     holes revealed by acks are reported as gaps (and missed_bytes, as
 //     Zeek's content_gap).
 //
-// Memory is bounded: MaxFlows live flows (least recently active evicted
-// first), MaxFlowBuffered per direction and MaxBufferedBytes per Tracker of
+// Memory is bounded: MaxFlows live flows (when full, a closed connection or
+// unanswered attempt waiting out its delay ends early, counted in one
+// flow_table_pressure warning; failing that, the least recently active flow
+// is evicted, marked and warned), MaxFlowBuffered per direction and MaxBufferedBytes per Tracker of
 // out-of-order data (past a bound the oldest hole is skipped as a gap and
 // the flow marked Capped), and idle timeouts in capture time. Closed TCP
 // connections linger 5 s of capture time (Zeek's tcp_close_delay) so late
