@@ -126,3 +126,19 @@ func TestSchemaCommand(t *testing.T) {
 		t.Errorf("schema: %d %q", code, out)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "256MiB": 256 << 20, "1GiB": 1 << 30, "500MB": 500e6, "64 KiB": 64 << 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1MiB", "99999999999GiB"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("parseSize(%q) accepted", bad)
+		}
+	}
+	if code, _, stderr := pcapqRun(t, "--go-memory", "lots", "schema"); code != 2 || !strings.Contains(stderr, "go-memory") {
+		t.Errorf("bad --go-memory: exit %d %q", code, stderr)
+	}
+}

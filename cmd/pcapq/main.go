@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -23,9 +26,9 @@ var Version = "0.1.0-dev"
 type Globals struct {
 	Quiet         bool   `short:"q" help:"No progress bar or summary on stderr."`
 	Workers       int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
-	DuckDBThreads int    `name:"duckdb-threads" help:"DuckDB worker threads (0 = DuckDB's default, one per CPU)." default:"0"`
+	DuckDBThreads int    `name:"duckdb-threads" help:"DuckDB worker threads (0: one while ingesting, as the pipeline keeps the other cores busy; one per CPU for queries)." default:"0"`
 	DuckDBMemory  string `name:"duckdb-memory" help:"DuckDB memory limit; past it DuckDB spills to disk." default:"256MB"`
-	GoMemory      int64  `name:"go-memory" help:"Soft limit in bytes for pcapq's own heap (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"268435456"`
+	GoMemory      string `name:"go-memory" help:"Soft limit for pcapq's own heap, e.g. 256MiB (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"256MiB"`
 	CPUProfile    string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
 	FlushRows     int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
 	BatchPackets  int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
@@ -90,8 +93,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cli.Globals.stdout = stdout
 	cli.Globals.stderr = stderr
 	cli.Globals.stdin = stdin
-	if cli.GoMemory > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(cli.GoMemory)
+	if n, err := parseSize(cli.GoMemory); err != nil {
+		fmt.Fprintln(stderr, "pcapq: --go-memory:", err)
+		return 2
+	} else if n > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(n)
 	}
 	if cli.CPUProfile != "" {
 		f, err := os.Create(cli.CPUProfile)
@@ -114,6 +120,28 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 1
 	}
 	return 0
+}
+
+// parseSize reads a byte count with an optional unit: 1048576, 512KiB,
+// 256MiB, 1GiB, 500MB.
+func parseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("%q is not a size (e.g. 256MiB)", s)
+	}
+	return n * mult, nil
 }
 
 // VersionCmd prints the version.
