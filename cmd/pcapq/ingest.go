@@ -145,7 +145,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete,
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", in, err)
+		return fmt.Errorf("%s: %w (rolled back: nothing of this capture was kept, earlier captures are intact)", in, err)
 	}
 	if sum.ReadErr != nil {
 		fmt.Fprintf(g.stderr, "pcapq: warning: %s; kept the %d packets before it\n", query.Escape(sum.ReadErr.Error()), sum.Packets)
