@@ -134,7 +134,8 @@ type conn struct {
 	synTs      int64
 	synAckSeen bool
 
-	stream StreamHandler
+	stream        StreamHandler
+	streamPending bool // NewStream is to be called at the first delivery
 }
 
 // idleRef is the time an idle timeout is measured from.

@@ -47,8 +47,10 @@ func gapReportable(a, b *endpoint) bool {
 }
 
 func (t *Tracker) deliver(c *conn, i int, data []byte, ts, frame int64) {
-	if c.stream != nil && len(data) > 0 {
-		c.stream.Data(Dir(i+1), data, ts, frame)
+	if len(data) > 0 {
+		if h := t.handler(c); h != nil {
+			h.Data(Dir(i+1), data, ts, frame)
+		}
 	}
 }
 
@@ -64,8 +66,8 @@ func (t *Tracker) gap(c *conn, i int, n int64, counted bool, ts, frame int64) {
 		e := &c.ep[i]
 		c.scaledHistory(i == 0, 'G', &e.gapCnt, &e.gapThr)
 	}
-	if c.stream != nil {
-		c.stream.Gap(Dir(i+1), n, ts, frame)
+	if h := t.handler(c); h != nil {
+		h.Gap(Dir(i+1), n, ts, frame)
 	}
 }
 
@@ -149,7 +151,7 @@ func (t *Tracker) insert(c *conn, i int, rel, end int64, data []byte, frame, ts 
 		}
 		rel = r.next
 	}
-	keep := c.stream != nil
+	keep := c.stream != nil || c.streamPending
 	cur := rel
 	add := func(from, to int64) {
 		if from >= to {

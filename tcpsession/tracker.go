@@ -331,12 +331,21 @@ func (t *Tracker) newConn(k flowKey, frame, ts int64, p *decode.Packet, sport, d
 	t.stats.Flows++
 	t.flows[k] = c
 	t.lru[c.class].pushFront(c)
-	if c.proto == protoTCP && t.opts.NewStream != nil {
-		info := &FlowInfo{FlowID: frame, CommunityID: c.row.CommunityID,
+	// The StreamHandler is made when the first payload byte (or gap) is
+	// delivered: a SYN flood or a scan costs no parser state.
+	c.streamPending = c.proto == protoTCP && t.opts.NewStream != nil
+	return c
+}
+
+// handler returns c's StreamHandler, making it on first use.
+func (t *Tracker) handler(c *conn) StreamHandler {
+	if c.streamPending {
+		c.streamPending = false
+		info := &FlowInfo{FlowID: c.row.FlowID, CommunityID: c.row.CommunityID,
 			OrigH: c.row.OrigH, OrigP: c.row.OrigP, RespH: c.row.RespH, RespP: c.row.RespP}
 		c.stream = t.opts.NewStream(info)
 	}
-	return c
+	return c.stream
 }
 
 // evictOldest makes room for a new flow. A connection already closed (or
