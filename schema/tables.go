@@ -95,7 +95,7 @@ var Flows = &Table{
 		{"resp_bytes", tI64, "Responder payload bytes."},
 		{"orig_ip_bytes", tI64, "IP-level bytes from the originator (IP total lengths)."},
 		{"resp_ip_bytes", tI64, "IP-level bytes from the responder."},
-		{"missed_bytes", tI64, "Bytes in sequence-space gaps never seen (lost before the capture point)."},
+		{"missed_bytes", tI64, "Bytes in sequence-space gaps: never seen (lost before the capture point, as Zeek counts them), plus bytes skipped because a reassembly bound was hit (then capped is true and a warning says so)."},
 		{"conn_state", tStr, "Zeek conn_state: S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH (NULL for UDP/ICMP)."},
 		{"history", tStr, "Zeek history letters (S h A D a d F f R r T t G g ...; upper case = originator)."},
 		{"syn_retries", tI64, "SYNs retransmitted by the originator before the handshake."},

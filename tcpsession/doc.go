@@ -21,7 +21,9 @@
 //   - reassembles each TCP direction for an optional StreamHandler:
 //     in-order bytes are delivered from the packet buffer without copying;
 //     out-of-order segments are copied and buffered; overlaps keep the
-//     first copy (a differing copy is warned as "rexmit_inconsistency");
+//     first copy (a differing copy of data still buffered out of order is
+//     warned as "rexmit_inconsistency"; data already delivered is not kept,
+//     so a later conflicting retransmission of it is not compared);
 //     holes revealed by acks are reported as gaps (and missed_bytes, as
 //     Zeek's content_gap).
 //
