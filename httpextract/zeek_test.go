@@ -1,7 +1,6 @@
 package httpextract
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,73 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/pcapq/pcapq/decode"
+	"github.com/pcapq/pcapq/internal/testcorpus"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
-// corpusDir walks up from the package directory to find shared/corpus.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, _ := filepath.Abs(".")
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared/corpus not found above the package directory; Zeek conformance skipped")
-		}
-		dir = parent
-	}
-}
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
-// readCapture calls fn for every record of a pcap or pcapng file.
 func readCapture(t testing.TB, path string, fn func(frame, ts int64, lt decode.LinkType, data []byte, origLen int)) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	magic, err := br.Peek(4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := int64(0)
-	if string(magic) == "\x0a\x0d\x0d\x0a" {
-		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			data, ci, err := r.ReadPacketData()
-			if err != nil {
-				return
-			}
-			frame++
-			lt := decode.LinkType(r.LinkType())
-			if intf, err := r.Interface(ci.InterfaceIndex); err == nil {
-				lt = decode.LinkType(intf.LinkType)
-			}
-			fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
-		}
-	}
-	r, err := pcapgo.NewReader(br)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lt := decode.LinkType(r.LinkType())
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			return
-		}
-		frame++
-		fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
-	}
+	testcorpus.ForEachPacket(t, path, fn)
 }
 
 // flowRow is a transaction with its connection's 5-tuple.

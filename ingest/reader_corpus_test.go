@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"github.com/pcapq/pcapq/internal/testcorpus"
 	"io"
 	"os"
 	"os/exec"
@@ -25,25 +26,7 @@ func corpusDir(t testing.TB) string {
 	return dir
 }
 
-// findCorpus walks up from the package directory to a directory holding
-// shared/corpus/capinfos.tsv.
-func findCorpus() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(filepath.Join(c, "capinfos.tsv")); err == nil && !st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
+func findCorpus() (string, bool) { return testcorpus.Find() }
 
 // capinfosRow is what corpus/capinfos.tsv says about one capture.
 type capinfosRow struct {

@@ -12,22 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcapq/pcapq/internal/testcorpus"
 	"github.com/pcapq/pcapq/query"
 )
 
-// corpusDir finds ../shared/corpus beside the repository.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
-		c := filepath.Join(d, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-	}
-	t.Skip("external corpus ../shared/corpus not found beside the repository: skipping corpus conformance")
-	return ""
-}
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
 // pcapqRun runs the CLI in-process and returns status, stdout, stderr.
 func pcapqRun(t testing.TB, args ...string) (int, string, string) {

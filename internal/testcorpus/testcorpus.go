@@ -1,0 +1,97 @@
+// Package testcorpus is shared by the packages' tests: it finds the external
+// capture corpus (../shared/corpus beside the repository) and walks the
+// records of a capture. It reads captures with gopacket's pcapgo, not with
+// package ingest, so that packages ingest depends on (decode, tcpsession,
+// httpextract) can use it without an import cycle.
+package testcorpus
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/pcapq/pcapq/decode"
+)
+
+// Find walks up from the working directory to a shared/corpus folder
+// holding capinfos.tsv (decode's tests keep their own copy: importing this
+// package from package decode would be an import cycle).
+func Find() (string, bool) {
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		return "", false
+	}
+	for {
+		c := filepath.Join(dir, "shared", "corpus")
+		if st, err := os.Stat(filepath.Join(c, "capinfos.tsv")); err == nil && !st.IsDir() {
+			return c, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// Dir is Find for tests: it skips the test with a message when the corpus
+// is absent.
+func Dir(t testing.TB) string {
+	t.Helper()
+	c, ok := Find()
+	if !ok {
+		t.Skip("external corpus (shared/corpus beside the repository) not found: corpus tests skipped")
+	}
+	return c
+}
+
+// ForEachPacket reads a pcap or pcapng file and calls fn for every record
+// with its 1-based frame number. data is valid only during the call.
+func ForEachPacket(t testing.TB, path string, fn func(frame, ts int64, lt decode.LinkType, data []byte, origLen int)) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	magic, err := br.Peek(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := int64(0)
+	if string(magic) == "\x0a\x0d\x0d\x0a" {
+		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				return
+			}
+			frame++
+			lt := decode.LinkType(r.LinkType())
+			if intf, err := r.Interface(ci.InterfaceIndex); err == nil {
+				lt = decode.LinkType(intf.LinkType)
+			}
+			fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
+		}
+	}
+	r, err := pcapgo.NewReader(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt := decode.LinkType(r.LinkType())
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			return
+		}
+		frame++
+		fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
+	}
+}
