@@ -2,6 +2,7 @@ package httpextract
 
 import (
 	"github.com/pcapq/pcapq/tcpsession"
+	"strconv"
 )
 
 // NewFactory returns a tcpsession NewStream function whose handlers parse
@@ -224,10 +225,41 @@ func (h *handler) flush() {
 	}
 }
 
+// warnText says in words what each problem means, for warnings.detail.
+var warnText = map[string]string{
+	ErrBadRequest:       "a line that should start a request is not a request line; skipping to the next one",
+	ErrBadReply:         "a line that should start a response is not a status line; skipping to the next one",
+	ErrUnmatchedReply:   "a response with no request to pair it with",
+	ErrMissingURI:       "request line without a target",
+	ErrBadChunkSize:     "chunk-size line is not hex, too long, or not followed by CRLF",
+	ErrBadContentLength: "Content-Length is not a number or conflicts with another",
+	ErrHeaderTooLong:    "a line or the header block is longer than the limit",
+	ErrTooManyHeaders:   "more header fields than the limit",
+	ErrInflateFailed:    "the gzip/deflate body could not be decoded",
+	ErrInflateLimit:     "decoding stopped at the decompressed size or ratio limit (decompression bomb?)",
+	ErrTruncatedRequest: "the stream ended or had a gap inside the request",
+	ErrTruncatedReply:   "the stream ended or had a gap inside the response",
+	ErrTooManyPending:   "more pipelined requests waiting for responses than the limit",
+}
+
+// warn reports a problem met on direction p. Warnings are rare: the text
+// is built here, off the per-byte path.
 func (h *handler) warn(p *half, kind, detail string) {
-	if h.sink != nil {
-		h.sink.Warning(p.frame, kind, detail)
+	if h.sink == nil {
+		return
 	}
+	side := "request"
+	if p.resp {
+		side = "response"
+	}
+	text := warnText[kind]
+	if text == "" {
+		text = kind
+	}
+	if detail != "" {
+		text += " (" + detail + ")"
+	}
+	h.sink.Warning(p.frame, kind, "flow "+strconv.FormatInt(h.flowID, 10)+", "+side+" side: "+text)
 }
 
 // setErr records the first error of a transaction and warns.
