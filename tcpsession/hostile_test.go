@@ -473,3 +473,39 @@ func TestHostileSYNFloodAttemptsExpire(t *testing.T) {
 		}
 	}
 }
+
+// A SYN retried and answered only after Zeek's 5 s attempt delay: the flow
+// splits as Zeek's does (an S0 attempt, then a flow from the SYN-ACK), but
+// the new flow measures its handshake RTT from the last SYN, as tshark does
+// for its one stream, so the out-of-order threshold is that RTT, not 3 ms
+// (corpus sv-tcp-rst-unacked-stream-10.pcap has this shape).
+func TestLateAnswerKeepsHandshakeRTT(t *testing.T) {
+	h := newHostile(t, smallBounds())
+	c, s := addr4(10, 1, 0, 1), addr4(10, 2, 0, 1)
+	h.send(c, s, 40000, 80, fS, 100, 0, 64240, 7, nil, 1e6)
+	h.send(c, s, 40000, 80, fS, 100, 0, 64240, 7, nil, 3e9)      // SYN retry at 3 s
+	h.send(s, c, 80, 40000, fS|fA, 500, 101, 65160, 7, nil, 4e9) // answer 4 s later (7 s after the first SYN)
+	h.send(c, s, 40000, 80, fA, 101, 501, 502, -1, nil, 1e6)
+	// Server data, then an earlier segment 300 ms later: within the 4 s
+	// RTT, so out of order for tshark, not a retransmission.
+	h.send(s, c, 80, 40000, fA, 501+1000, 101, 509, -1, make([]byte, 1000), 10e6)
+	h.send(s, c, 80, 40000, fA, 501, 101, 509, -1, make([]byte, 1000), 300e6)
+	h.close()
+	if len(h.sink.flows) != 2 {
+		t.Fatalf("%d flows, want the expired attempt and the answered flow", len(h.sink.flows))
+	}
+	f := h.sink.flows[1]
+	if f.HandshakeRTTNs != 4e9+1e6 {
+		t.Errorf("handshake RTT %d ns, want 4.001 s (last SYN to the ACK of the SYN-ACK)", f.HandshakeRTTNs)
+	}
+	kinds := map[string]int{}
+	for _, e := range h.sink.events {
+		if e.FlowID == f.FlowID {
+			kinds[e.Kind]++
+		}
+	}
+	// The skipped first segment is a lost_segment for tshark too.
+	if kinds[KindOutOfOrder] != 1 || kinds[KindRetransmission] != 0 {
+		t.Errorf("events of the answered flow %v, want one out_of_order and no retransmission", kinds)
+	}
+}

@@ -88,7 +88,18 @@ type Tracker struct {
 	lru   [numClasses]lruList
 	stats Stats
 	now   int64
+	// lastSyn remembers when the last SYN of a connection attempt was
+	// seen after the attempt ended unanswered (Zeek's attempt delay): if
+	// the answer comes later, the new flow on that 5-tuple measures its
+	// handshake RTT, and tshark's out-of-order threshold, from that SYN,
+	// as tshark does (one stream for it). Bounded by maxLastSyn.
+	lastSyn map[flowKey]int64
 }
+
+// maxLastSyn bounds Tracker.lastSyn; past it, entries older than
+// closeDelay are dropped, and if that is not enough the map is cleared
+// (losing only the handshake RTT of very late answers).
+const maxLastSyn = 1 << 16
 
 // NewTracker returns a Tracker that reports to sink. Zero or negative
 // bounds in opts are replaced by the DefaultOptions values.
@@ -289,6 +300,12 @@ func (t *Tracker) newConn(k flowKey, frame, ts int64, p *decode.Packet, sport, d
 	}
 	c.origKeyPort, c.respKeyPort = sport, dport
 	c.lastTs = ts
+	if syn, ok := t.lastSyn[k]; ok {
+		delete(t.lastSyn, k)
+		if p.IPProto == protoTCP && p.TCPFlags&(decode.FlagSYN|decode.FlagACK) == decode.FlagSYN|decode.FlagACK {
+			c.mruSyn = syn // the answer to an attempt that ended unanswered
+		}
+	}
 	c.ep[0].init()
 	c.ep[1].init()
 	switch p.IPProto {
@@ -381,6 +398,9 @@ func (t *Tracker) evictOldest(frame int64) {
 // stream and emits the Flow row.
 func (t *Tracker) finish(c *conn, ts int64, evicted bool) {
 	delete(t.flows, c.key)
+	if c.class == classAttempt && !c.synAckSeen && c.mruSyn != 0 {
+		t.rememberSyn(c.key, c.mruSyn)
+	}
 	t.lru[c.class].remove(c)
 	if c.proto == protoTCP {
 		for i := range c.ep {
@@ -397,6 +417,23 @@ func (t *Tracker) finish(c *conn, ts int64, evicted bool) {
 	f.Evicted = evicted
 	c.fillRow(f)
 	t.sink.Flow(f)
+}
+
+func (t *Tracker) rememberSyn(k flowKey, ts int64) {
+	if t.lastSyn == nil {
+		t.lastSyn = make(map[flowKey]int64)
+	}
+	if len(t.lastSyn) >= maxLastSyn {
+		for k, v := range t.lastSyn {
+			if t.now-v > closeDelay {
+				delete(t.lastSyn, k)
+			}
+		}
+		if len(t.lastSyn) >= maxLastSyn {
+			clear(t.lastSyn)
+		}
+	}
+	t.lastSyn[k] = ts
 }
 
 // Close ends every live flow at capture time ts (normally the time of the
