@@ -14,7 +14,7 @@ export CGO_ENABLED := 1
 DEB_PKGS := libpcap-dev tshark tcpdump tcpflow
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo test test-short deps bench fuzz schema-doc vet clean
+.PHONY: all build demo test test-short race deps bench fuzz schema-doc vet clean
 
 all: build
 
@@ -47,6 +47,12 @@ vet:
 
 test: deps vet
 	$(GO) test $(GOFLAGS_T) -count=1 ./...
+
+# The pipeline's stages share batches across goroutines: check with the race
+# detector (pure-Go packages in short mode, and the end-to-end pipeline tests).
+race: deps
+	$(GO) test -race -short -count=1 ./ingest ./tcpsession ./httpextract ./decode
+	$(GO) test -race $(GOFLAGS_T) -count=1 -run 'TestWorkerCountInvariance|TestHTTPGolden|TestInterruptKeepsCommitted' ./cmd/pcapq
 
 test-short:
 	$(GO) test $(GOFLAGS_T) -short ./...
