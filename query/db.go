@@ -27,7 +27,6 @@ type DB struct {
 	conn  *sql.Conn
 	arrow *duckdb.Arrow
 	inTx  bool
-	views int
 }
 
 // Open opens (creating if needed) the database at path; "" is in memory.
@@ -165,7 +164,16 @@ func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
 	return id, nil
 }
 
+// arrowView is the name the Arrow stream being inserted is registered
+// under, for one INSERT at a time.
+const arrowView = "pcapq_arrow_in"
+
 // Write inserts Arrow record batches into t (ingest.Sink).
+//
+// duckdb-go registers the stream as a catalog view that outlives the
+// stream (and, in a database file, is persisted with it): the view is
+// dropped in the same transaction, right after the insert and before the
+// stream is released, so no client ever sees a view of freed memory.
 func (db *DB) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 	if len(recs) == 0 {
 		return nil
@@ -175,14 +183,17 @@ func (db *DB) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 		return err
 	}
 	defer rdr.Release()
-	db.views++
-	name := fmt.Sprintf("pcapq_arrow_in_%d", db.views)
-	release, err := db.arrow.RegisterView(rdr, name)
+	release, err := db.arrow.RegisterView(rdr, arrowView)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return db.Exec(context.Background(), fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", t.Name, name))
+	ctx := context.Background()
+	err = db.Exec(ctx, fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", t.Name, arrowView))
+	if dropErr := db.Exec(ctx, "DROP VIEW IF EXISTS "+arrowView); err == nil {
+		err = dropErr
+	}
+	return err
 }
 
 // CaptureRow is the captures table row written at the end of a capture.

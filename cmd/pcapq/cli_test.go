@@ -142,3 +142,17 @@ func TestParseSize(t *testing.T) {
 		t.Errorf("bad --go-memory: exit %d %q", code, stderr)
 	}
 }
+
+// The Arrow views the loader registers must not outlive an insert: they
+// point at released memory, and a view persisted in the file would show in
+// every DuckDB client (and crash pcapq when queried).
+func TestNoLeftoverArrowViews(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.duckdb")
+	if code, _, stderr := pcapqRun(t, "ingest", "-q", "../../testdata/http-gzip.pcap", "-o", db); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, out, _ := pcapqRun(t, "query", "-d", db, "-f", "csv", "SELECT string_agg(view_name, ' ' ORDER BY view_name) AS views FROM duckdb_views() WHERE NOT internal")
+	if strings.TrimSpace(out) != "views\nretransmits" {
+		t.Errorf("views in the database: %q, want only retransmits", out)
+	}
+}
