@@ -14,19 +14,35 @@ import (
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
-// tableBuilder accumulates rows of one table.
+// tableBuilder accumulates rows of one table. A row is appended column by
+// column in schema order: col names the column it expects next (checked,
+// so a misordered add function fails every test), and endRow checks that
+// the row is complete.
 type tableBuilder struct {
 	table *schema.Table
 	rb    *array.RecordBuilder
 	rows  int
+	next  int // column the current row appends next
 }
 
 func newTableBuilder(mem memory.Allocator, t *schema.Table) *tableBuilder {
 	return &tableBuilder{table: t, rb: array.NewRecordBuilder(mem, t.ArrowSchema())}
 }
 
-func (tb *tableBuilder) field(name string) array.Builder {
-	return tb.rb.Field(tb.table.Index(name))
+func (tb *tableBuilder) col(name string) array.Builder {
+	if c := tb.table.Columns[tb.next]; c.Name != name {
+		panic("ingest: " + tb.table.Name + " row appends " + name + " where the schema has " + c.Name)
+	}
+	tb.next++
+	return tb.rb.Field(tb.next - 1)
+}
+
+func (tb *tableBuilder) endRow() {
+	if tb.next != len(tb.table.Columns) {
+		panic("ingest: incomplete " + tb.table.Name + " row")
+	}
+	tb.next = 0
+	tb.rows++
 }
 
 func (tb *tableBuilder) take() arrow.RecordBatch {
@@ -44,6 +60,7 @@ type collector struct {
 	flows, events, http, bodies, warns *tableBuilder
 	flowCol                            *array.Int64Builder
 	dirCol                             *array.StringBuilder
+	packetsSchema                      *arrow.Schema
 }
 
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
@@ -58,6 +75,8 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		warns:   newTableBuilder(mem, schema.Warnings),
 		flowCol: array.NewInt64Builder(mem),
 		dirCol:  array.NewStringBuilder(mem),
+
+		packetsSchema: schema.Packets.ArrowSchema(),
 	}
 	defer c.release()
 	send := func(w write) error {
@@ -162,7 +181,7 @@ func (c *collector) addBatch(b *batch) {
 			s.Bytes += int64(m.capLen)
 		}
 		cols := append(b.cols, c.flowCol.NewArray(), c.dirCol.NewArray())
-		rec := array.NewRecordBatch(schema.Packets.ArrowSchema(), cols, int64(n))
+		rec := array.NewRecordBatch(c.packetsSchema, cols, int64(n))
 		for _, a := range cols {
 			a.Release()
 		}
@@ -213,12 +232,12 @@ func (c *collector) addBatch(b *batch) {
 
 func (c *collector) addWarning(w warnRow) {
 	tb := c.warns
-	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	appendOptI64(tb.field("frame"), w.frame, w.frame > 0)
-	appendOptI64(tb.field("file_offset"), w.offset, w.offset >= 0)
-	tb.field("kind").(*array.StringBuilder).Append(w.kind)
-	tb.field("detail").(*array.StringBuilder).Append(w.detail)
-	tb.rows++
+	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	appendOptI64(tb.col("frame"), w.frame, w.frame > 0)
+	appendOptI64(tb.col("file_offset"), w.offset, w.offset >= 0)
+	tb.col("kind").(*array.StringBuilder).Append(w.kind)
+	tb.col("detail").(*array.StringBuilder).Append(w.detail)
+	tb.endRow()
 	c.p.sum.Warnings++
 }
 
@@ -256,56 +275,56 @@ func appendOptMs(b array.Builder, ns int64, ok bool) {
 
 func (c *collector) addFlow(f *tcpsession.Flow) {
 	tb := c.flows
-	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.field("flow_id").(*array.Int64Builder).Append(f.FlowID)
-	appendOptStr(tb.field("community_id"), f.CommunityID)
-	tb.field("proto").(*array.StringBuilder).Append(f.Proto)
-	tb.field("orig_h").(*array.StringBuilder).Append(f.OrigH.String())
-	tb.field("orig_p").(*array.Uint16Builder).Append(f.OrigP)
-	tb.field("resp_h").(*array.StringBuilder).Append(f.RespH.String())
-	tb.field("resp_p").(*array.Uint16Builder).Append(f.RespP)
+	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.col("flow_id").(*array.Int64Builder).Append(f.FlowID)
+	appendOptStr(tb.col("community_id"), f.CommunityID)
+	tb.col("proto").(*array.StringBuilder).Append(f.Proto)
+	tb.col("orig_h").(*array.StringBuilder).Append(f.OrigH.String())
+	tb.col("orig_p").(*array.Uint16Builder).Append(f.OrigP)
+	tb.col("resp_h").(*array.StringBuilder).Append(f.RespH.String())
+	tb.col("resp_p").(*array.Uint16Builder).Append(f.RespP)
 	if f.HasVLAN {
-		tb.field("vlan").(*array.Uint16Builder).Append(f.VLAN)
+		tb.col("vlan").(*array.Uint16Builder).Append(f.VLAN)
 	} else {
-		tb.field("vlan").AppendNull()
+		tb.col("vlan").AppendNull()
 	}
-	tb.field("ts_start").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsStart))
-	tb.field("ts_end").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsEnd))
-	appendOptMs(tb.field("duration_ms"), f.TsEnd-f.TsStart, true)
-	tb.field("orig_pkts").(*array.Int64Builder).Append(f.OrigPkts)
-	tb.field("resp_pkts").(*array.Int64Builder).Append(f.RespPkts)
-	tb.field("orig_bytes").(*array.Int64Builder).Append(f.OrigBytes)
-	tb.field("resp_bytes").(*array.Int64Builder).Append(f.RespBytes)
-	tb.field("orig_ip_bytes").(*array.Int64Builder).Append(f.OrigIPBytes)
-	tb.field("resp_ip_bytes").(*array.Int64Builder).Append(f.RespIPBytes)
-	tb.field("missed_bytes").(*array.Int64Builder).Append(f.MissedBytes)
-	appendOptStr(tb.field("conn_state"), f.ConnState)
-	tb.field("history").(*array.StringBuilder).Append(f.History)
-	tb.field("syn_retries").(*array.Int64Builder).Append(f.SYNRetries)
-	appendOptMs(tb.field("handshake_rtt_ms"), f.HandshakeRTTNs, f.HandshakeRTTNs >= 0)
-	tb.field("retransmits").(*array.Int64Builder).Append(f.Retransmits)
-	tb.field("first_frame").(*array.Int64Builder).Append(f.FirstFrame)
-	tb.field("last_frame").(*array.Int64Builder).Append(f.LastFrame)
-	appendOptStr(tb.field("service"), f.Service)
-	tb.field("evicted").(*array.BooleanBuilder).Append(f.Evicted)
-	tb.field("capped").(*array.BooleanBuilder).Append(f.Capped)
-	tb.rows++
+	tb.col("ts_start").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsStart))
+	tb.col("ts_end").(*array.TimestampBuilder).Append(arrow.Timestamp(f.TsEnd))
+	appendOptMs(tb.col("duration_ms"), f.TsEnd-f.TsStart, true)
+	tb.col("orig_pkts").(*array.Int64Builder).Append(f.OrigPkts)
+	tb.col("resp_pkts").(*array.Int64Builder).Append(f.RespPkts)
+	tb.col("orig_bytes").(*array.Int64Builder).Append(f.OrigBytes)
+	tb.col("resp_bytes").(*array.Int64Builder).Append(f.RespBytes)
+	tb.col("orig_ip_bytes").(*array.Int64Builder).Append(f.OrigIPBytes)
+	tb.col("resp_ip_bytes").(*array.Int64Builder).Append(f.RespIPBytes)
+	tb.col("missed_bytes").(*array.Int64Builder).Append(f.MissedBytes)
+	appendOptStr(tb.col("conn_state"), f.ConnState)
+	tb.col("history").(*array.StringBuilder).Append(f.History)
+	tb.col("syn_retries").(*array.Int64Builder).Append(f.SYNRetries)
+	appendOptMs(tb.col("handshake_rtt_ms"), f.HandshakeRTTNs, f.HandshakeRTTNs >= 0)
+	tb.col("retransmits").(*array.Int64Builder).Append(f.Retransmits)
+	tb.col("first_frame").(*array.Int64Builder).Append(f.FirstFrame)
+	tb.col("last_frame").(*array.Int64Builder).Append(f.LastFrame)
+	appendOptStr(tb.col("service"), f.Service)
+	tb.col("evicted").(*array.BooleanBuilder).Append(f.Evicted)
+	tb.col("capped").(*array.BooleanBuilder).Append(f.Capped)
+	tb.endRow()
 	c.p.sum.Flows++
 }
 
 func (c *collector) addEvent(e *tcpsession.Event) {
 	tb := c.events
-	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.field("frame").(*array.Int64Builder).Append(e.Frame)
-	tb.field("ts").(*array.TimestampBuilder).Append(arrow.Timestamp(e.Ts))
-	tb.field("flow_id").(*array.Int64Builder).Append(e.FlowID)
-	appendOptStr(tb.field("direction"), e.Dir.String())
-	tb.field("kind").(*array.StringBuilder).Append(e.Kind)
-	tb.field("seq").(*array.Uint32Builder).Append(e.Seq)
-	tb.field("seg_len").(*array.Int32Builder).Append(int32(e.SegLen))
-	appendOptI64(tb.field("orig_frame"), e.OrigFrame, e.OrigFrame > 0)
-	appendOptMs(tb.field("since_orig_ms"), e.SinceOrigNs, e.OrigFrame > 0 && e.SinceOrigNs >= 0)
-	tb.rows++
+	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.col("frame").(*array.Int64Builder).Append(e.Frame)
+	tb.col("ts").(*array.TimestampBuilder).Append(arrow.Timestamp(e.Ts))
+	tb.col("flow_id").(*array.Int64Builder).Append(e.FlowID)
+	appendOptStr(tb.col("direction"), e.Dir.String())
+	tb.col("kind").(*array.StringBuilder).Append(e.Kind)
+	tb.col("seq").(*array.Uint32Builder).Append(e.Seq)
+	tb.col("seg_len").(*array.Int32Builder).Append(int32(e.SegLen))
+	appendOptI64(tb.col("orig_frame"), e.OrigFrame, e.OrigFrame > 0)
+	appendOptMs(tb.col("since_orig_ms"), e.SinceOrigNs, e.OrigFrame > 0 && e.SinceOrigNs >= 0)
+	tb.endRow()
 	c.p.sum.Events++
 }
 
@@ -344,61 +363,61 @@ func appendHeaders(b array.Builder, hs []httpextract.Header) {
 
 func (c *collector) addHTTP(t *httpextract.Transaction) {
 	tb := c.http
-	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.field("flow_id").(*array.Int64Builder).Append(t.FlowID)
-	appendOptStr(tb.field("community_id"), t.CommunityID)
-	tb.field("trans_depth").(*array.Int32Builder).Append(int32(t.TransDepth))
-	appendOptTs(tb.field("ts_req_start"), t.TsReqStart)
-	appendOptTs(tb.field("ts_req_end"), t.TsReqEnd)
-	appendOptTs(tb.field("ts_resp_start"), t.TsRespStart)
-	appendOptTs(tb.field("ts_resp_end"), t.TsRespEnd)
-	appendOptMs(tb.field("ttfb_ms"), t.TsRespStart-t.TsReqEnd, t.TsRespStart != 0 && t.TsReqEnd != 0)
-	appendOptMs(tb.field("duration_ms"), t.TsRespEnd-t.TsReqStart, t.TsRespEnd != 0 && t.TsReqStart != 0)
-	appendOptI64(tb.field("req_frame"), t.ReqFrame, t.ReqFrame > 0)
-	appendOptI64(tb.field("resp_frame"), t.RespFrame, t.RespFrame > 0)
-	appendOptStr(tb.field("method"), t.Method)
-	appendOptStr(tb.field("host"), t.Host)
-	appendOptStr(tb.field("uri"), t.URI)
-	appendOptStr(tb.field("path"), t.Path)
-	appendOptStr(tb.field("query"), t.Query)
-	appendOptStr(tb.field("version"), t.Version)
-	appendOptStr(tb.field("user_agent"), t.UserAgent)
-	appendOptStr(tb.field("referrer"), t.Referrer)
-	appendOptStr(tb.field("req_content_type"), t.ReqContentType)
-	appendOptI64(tb.field("req_body_len"), t.ReqBodyLen, t.Method != "")
+	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.col("flow_id").(*array.Int64Builder).Append(t.FlowID)
+	appendOptStr(tb.col("community_id"), t.CommunityID)
+	tb.col("trans_depth").(*array.Int32Builder).Append(int32(t.TransDepth))
+	appendOptTs(tb.col("ts_req_start"), t.TsReqStart)
+	appendOptTs(tb.col("ts_req_end"), t.TsReqEnd)
+	appendOptTs(tb.col("ts_resp_start"), t.TsRespStart)
+	appendOptTs(tb.col("ts_resp_end"), t.TsRespEnd)
+	appendOptMs(tb.col("ttfb_ms"), t.TsRespStart-t.TsReqEnd, t.TsRespStart != 0 && t.TsReqEnd != 0)
+	appendOptMs(tb.col("duration_ms"), t.TsRespEnd-t.TsReqStart, t.TsRespEnd != 0 && t.TsReqStart != 0)
+	appendOptI64(tb.col("req_frame"), t.ReqFrame, t.ReqFrame > 0)
+	appendOptI64(tb.col("resp_frame"), t.RespFrame, t.RespFrame > 0)
+	appendOptStr(tb.col("method"), t.Method)
+	appendOptStr(tb.col("host"), t.Host)
+	appendOptStr(tb.col("uri"), t.URI)
+	appendOptStr(tb.col("path"), t.Path)
+	appendOptStr(tb.col("query"), t.Query)
+	appendOptStr(tb.col("version"), t.Version)
+	appendOptStr(tb.col("user_agent"), t.UserAgent)
+	appendOptStr(tb.col("referrer"), t.Referrer)
+	appendOptStr(tb.col("req_content_type"), t.ReqContentType)
+	appendOptI64(tb.col("req_body_len"), t.ReqBodyLen, t.Method != "")
 	if t.HasStatus {
-		tb.field("status_code").(*array.Int32Builder).Append(int32(t.StatusCode))
+		tb.col("status_code").(*array.Int32Builder).Append(int32(t.StatusCode))
 	} else {
-		tb.field("status_code").AppendNull()
+		tb.col("status_code").AppendNull()
 	}
-	appendOptStr(tb.field("status_msg"), t.StatusMsg)
-	appendOptStr(tb.field("resp_version"), t.RespVersion)
-	appendOptStr(tb.field("resp_content_type"), t.RespContentType)
-	appendOptStr(tb.field("transfer_encoding"), t.TransferEncoding)
-	appendOptStr(tb.field("content_encoding"), t.ContentEncoding)
-	appendOptI64(tb.field("resp_body_len"), t.RespBodyLen, t.HasStatus)
-	appendOptI64(tb.field("resp_wire_len"), t.RespWireLen, t.HasStatus)
-	appendHeaders(tb.field("req_headers"), t.ReqHeaders)
-	appendHeaders(tb.field("resp_headers"), t.RespHeaders)
-	appendOptStr(tb.field("upgrade"), t.Upgrade)
-	appendOptStr(tb.field("missing"), t.Missing)
-	tb.field("gap").(*array.BooleanBuilder).Append(t.Gap)
-	appendOptStr(tb.field("error"), t.Error)
-	tb.rows++
+	appendOptStr(tb.col("status_msg"), t.StatusMsg)
+	appendOptStr(tb.col("resp_version"), t.RespVersion)
+	appendOptStr(tb.col("resp_content_type"), t.RespContentType)
+	appendOptStr(tb.col("transfer_encoding"), t.TransferEncoding)
+	appendOptStr(tb.col("content_encoding"), t.ContentEncoding)
+	appendOptI64(tb.col("resp_body_len"), t.RespBodyLen, t.HasStatus)
+	appendOptI64(tb.col("resp_wire_len"), t.RespWireLen, t.HasStatus)
+	appendHeaders(tb.col("req_headers"), t.ReqHeaders)
+	appendHeaders(tb.col("resp_headers"), t.RespHeaders)
+	appendOptStr(tb.col("upgrade"), t.Upgrade)
+	appendOptStr(tb.col("missing"), t.Missing)
+	tb.col("gap").(*array.BooleanBuilder).Append(t.Gap)
+	appendOptStr(tb.col("error"), t.Error)
+	tb.endRow()
 	c.p.sum.HTTP++
 }
 
 func (c *collector) addBody(bd *httpextract.Body) {
 	tb := c.bodies
-	tb.field("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.field("flow_id").(*array.Int64Builder).Append(bd.FlowID)
-	tb.field("trans_depth").(*array.Int32Builder).Append(int32(bd.TransDepth))
+	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
+	tb.col("flow_id").(*array.Int64Builder).Append(bd.FlowID)
+	tb.col("trans_depth").(*array.Int32Builder).Append(int32(bd.TransDepth))
 	d := "response"
 	if bd.Dir == tcpsession.DirOrig {
 		d = "request"
 	}
-	tb.field("direction").(*array.StringBuilder).Append(d)
-	tb.field("body").(*array.BinaryBuilder).Append(bd.Data)
-	tb.field("truncated").(*array.BooleanBuilder).Append(bd.Truncated)
-	tb.rows++
+	tb.col("direction").(*array.StringBuilder).Append(d)
+	tb.col("body").(*array.BinaryBuilder).Append(bd.Data)
+	tb.col("truncated").(*array.BooleanBuilder).Append(bd.Truncated)
+	tb.endRow()
 }
