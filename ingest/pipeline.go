@@ -186,13 +186,21 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	toDecode := make(chan *batch, w)
 	decoded := make(chan *batch, nbatch)
 	toCollect := make(chan *batch, nbatch)
-	shardIn := make([]chan *batch, w)
-	for i := range shardIn {
-		shardIn[i] = make(chan *batch, nbatch)
-	}
 	// One write may wait while the sink works on another: when DuckDB is
 	// the slower stage, decoding waits instead of piling batches up.
 	writes := make(chan write, 1)
+
+	// Flow shards (none without flow tracking: batches then go straight
+	// to the collector).
+	var shardIn []chan *batch
+	if p.opts.Flows {
+		for i := 0; i < w; i++ {
+			in := make(chan *batch, nbatch)
+			shardIn = append(shardIn, in)
+			s := newShard(i, w, p.opts)
+			g.Go(func() error { return s.run(ctx, in) })
+		}
+	}
 
 	g.Go(func() error { defer close(toDecode); return p.read(ctx, toDecode) })
 	var decWG sync.WaitGroup
@@ -213,23 +221,6 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 		}()
 		return p.dispatch(ctx, decoded, shardIn, toCollect)
 	})
-	var shards []*shard
-	if p.opts.Flows {
-		for i := 0; i < w; i++ {
-			s := newShard(i, w, p.opts)
-			shards = append(shards, s)
-			g.Go(func() error { return s.run(ctx, shardIn[i]) })
-		}
-	} else {
-		for i := 0; i < w; i++ {
-			g.Go(func() error {
-				for b := range shardIn[i] {
-					b.pending.Done()
-				}
-				return nil
-			})
-		}
-	}
 	g.Go(func() error { defer close(writes); return p.collect(ctx, toCollect, writes) })
 	g.Go(func() error { return p.write(ctx, writes) })
 	err := g.Wait()

@@ -48,35 +48,38 @@ func newShard(id, n int, opts Options) *shard {
 	return s
 }
 
+// run tracks the shard's packets of every batch, in order. It marks every
+// batch it receives done, even after cancellation (it then skips the
+// work), until the dispatcher closes in: the collector waits on each
+// batch, so a shard that stopped early could leave it waiting forever.
 func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 	n := uint64(s.n)
 	id := uint64(s.id)
 	for b := range in {
-		if b.final {
-			s.tracker.Close(s.lastTs)
+		if ctx.Err() == nil {
+			if b.final {
+				s.tracker.Close(s.lastTs)
+			}
+			for i := range b.meta {
+				if b.hash[i]%n != id {
+					continue
+				}
+				ts := b.meta[i].ts
+				if ts > s.lastTs {
+					s.lastTs = ts
+				}
+				if pk := b.flowPkt[i]; pk != nil {
+					b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
+				} else {
+					b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
+				}
+			}
+			b.shardOut[s.id] = s.out
+			s.out = shardRows{}
 		}
-		for i := range b.meta {
-			if b.hash[i]%n != id {
-				continue
-			}
-			ts := b.meta[i].ts
-			if ts > s.lastTs {
-				s.lastTs = ts
-			}
-			if pk := b.flowPkt[i]; pk != nil {
-				b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
-			} else {
-				b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
-			}
-		}
-		b.shardOut[s.id] = s.out
-		s.out = shardRows{}
 		b.pending.Done()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
 	}
-	return nil
+	return ctx.Err()
 }
 
 type shardSessionSink shard
