@@ -137,8 +137,14 @@ func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file st
 // maxCell bounds a table cell so one long value cannot flood a terminal.
 const maxCell = 64
 
+// maxTableRows bounds the rows table and Markdown output keep (they need
+// every row for column widths); the rest are counted, and the footer says
+// how to get them all (csv, jsonl, parquet stream every row).
+const maxTableRows = 10000
+
 func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), markdown bool) error {
 	var cells [][]string
+	total := 0
 	var numeric = make([]bool, len(cols))
 	width := make([]int, len(cols))
 	for i, c := range cols {
@@ -151,6 +157,10 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 		}
 		if vals == nil {
 			break
+		}
+		total++
+		if len(cells) == maxTableRows {
+			continue
 		}
 		row := make([]string, len(vals))
 		for i, v := range vals {
@@ -212,8 +222,11 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 	for _, r := range cells {
 		line(r, false)
 	}
-	if !markdown {
-		fmt.Fprintf(w, "(%d rows)\n", len(cells))
+	switch {
+	case total > len(cells):
+		fmt.Fprintf(w, "(%d rows, the first %d shown; -f csv, jsonl or parquet give every row)\n", total, len(cells))
+	case !markdown:
+		fmt.Fprintf(w, "(%d rows)\n", total)
 	}
 	return nil
 }

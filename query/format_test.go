@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,30 @@ func TestOutputFormatsEscape(t *testing.T) {
 	}
 	if h, ok := row["h"].(map[string]any); !ok || h["Host"].([]any)[0] != "a\nb" {
 		t.Errorf("MAP column as JSON object: %v", row["h"])
+	}
+}
+
+// Table and Markdown output need every row for column widths: they keep at
+// most maxTableRows and say how many there were.
+func TestTableOutputBounded(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n := maxTableRows + 5
+	for _, f := range []string{"table", "markdown"} {
+		var b bytes.Buffer
+		if err := db.Output(ctx, "SELECT range AS i FROM range("+strconv.Itoa(n)+")", f, &b, ""); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if rows := strings.Count(out, "\n| "); rows != maxTableRows {
+			t.Errorf("%s: %d rows printed, want %d", f, rows, maxTableRows)
+		}
+		if !strings.Contains(out, strconv.Itoa(n)+" rows") || !strings.Contains(out, "csv") {
+			t.Errorf("%s: footer should give the full count and how to get every row: %q", f, out[len(out)-120:])
+		}
 	}
 }
