@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -52,5 +53,39 @@ func TestCancelNeverHangs(t *testing.T) {
 		}
 		cancel()
 		c.Close()
+	}
+}
+
+// Records larger than a batch buffer (a file may declare a snaplen up to
+// MaxRecordLen) are ingested whole, and the pool does not keep the grown
+// buffers.
+func TestHugeRecordsAndBatchBuffers(t *testing.T) {
+	big := make([]byte, 6<<20)
+	var recs []pcapRec
+	for i := 0; i < 5; i++ {
+		recs = append(recs, pcapRec{Sec: uint32(i), CapLen: uint32(len(big)), OrigLen: uint32(len(big)), Data: big},
+			pcapRec{Sec: uint32(i), CapLen: 60, OrigLen: 60, Data: make([]byte, 60)})
+	}
+	file := buildPcap(true, 0xa1b2c3d4, 2, 4, 8<<20, 1, recs...)
+	r, err := NewReader(bytes.NewReader(file), "huge.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := DefaultOptions()
+	opts.Workers = 1
+	var p *pipeline
+	sum, err := runWith(context.Background(), r, discardSink{}, opts, func(pp *pipeline) { p = pp })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Packets != 10 || sum.Bytes != 5*int64(len(big))+5*60 {
+		t.Errorf("packets %d bytes %d", sum.Packets, sum.Bytes)
+	}
+	for len(p.free) > 0 {
+		b := <-p.free
+		b.reset()
+		if cap(b.buf) > batchBufSize {
+			t.Errorf("a pooled batch keeps a %d-byte buffer after reset", cap(b.buf))
+		}
 	}
 }

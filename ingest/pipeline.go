@@ -123,6 +123,11 @@ const batchBufSize = 4 << 20
 
 func (b *batch) reset() {
 	b.meta = b.meta[:0]
+	if cap(b.buf) > batchBufSize {
+		// A record larger than the buffer (up to MaxRecordLen) grew it:
+		// do not keep that much per pooled batch for the rest of the run.
+		b.buf = make([]byte, 0, batchBufSize)
+	}
 	b.buf = b.buf[:0]
 	b.warns = b.warns[:0]
 	b.final = false
@@ -137,22 +142,34 @@ func (b *batch) reset() {
 // A damaged capture is not an error: Summary.ReadErr says where reading
 // stopped, and everything before it was written.
 func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options) (Summary, error) {
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.GOMAXPROCS(0)
+	p := &pipeline{r: r, captureID: captureID, sink: sink, opts: opts.withDefaults()}
+	return p.run(ctx)
+}
+
+// withDefaults fills the zero fields of o.
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.BatchPackets <= 0 {
-		opts.BatchPackets = 8192
+	if o.BatchPackets <= 0 {
+		o.BatchPackets = 8192
 	}
-	if opts.FlushRows <= 0 {
-		opts.FlushRows = 1 << 16
+	if o.FlushRows <= 0 {
+		o.FlushRows = 1 << 16
 	}
-	if opts.Alloc == nil {
-		opts.Alloc = memory.DefaultAllocator
+	if o.Alloc == nil {
+		o.Alloc = memory.DefaultAllocator
 	}
-	if opts.HTTP {
-		opts.Flows = true
+	if o.HTTP {
+		o.Flows = true
 	}
-	p := &pipeline{r: r, captureID: captureID, sink: sink, opts: opts}
+	return o
+}
+
+// runWith is Run for tests that look at the pipeline afterwards.
+func runWith(ctx context.Context, r Reader, sink Sink, opts Options, see func(*pipeline)) (Summary, error) {
+	p := &pipeline{r: r, captureID: 1, sink: sink, opts: opts.withDefaults()}
+	see(p)
 	return p.run(ctx)
 }
 
