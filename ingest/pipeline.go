@@ -30,10 +30,10 @@ type Options struct {
 	// Workers is the number of decode workers and of flow shards; 0 means
 	// runtime.GOMAXPROCS(0). Results are identical for any value.
 	Workers int
-	// BatchPackets is the number of packets per batch (default 8192).
+	// BatchPackets is the number of packets per batch (default 4096).
 	BatchPackets int
 	// FlushRows is how many packet rows are gathered before a write to the
-	// sink (default 65536). With one write queued and one being written,
+	// sink (default 32768). With one write queued and one being written,
 	// this bounds the Arrow memory waiting for the sink.
 	FlushRows int
 	// Flows turns on flow tracking, TCP analysis and reassembly.
@@ -48,7 +48,8 @@ type Options struct {
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
-	// Alloc is the Arrow allocator (default memory.DefaultAllocator).
+	// Alloc is the Arrow allocator (default: a pool that reuses the buffers
+	// of released batches, see poolAllocator).
 	Alloc memory.Allocator
 }
 
@@ -146,19 +147,23 @@ func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options
 	return p.run(ctx)
 }
 
+// defaultMaxPooled bounds the bytes the default allocator keeps for reuse:
+// a few flushes' worth of columns of every table.
+const defaultMaxPooled = 128 << 20
+
 // withDefaults fills the zero fields of o.
 func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.BatchPackets <= 0 {
-		o.BatchPackets = 8192
+		o.BatchPackets = 4096
 	}
 	if o.FlushRows <= 0 {
-		o.FlushRows = 1 << 16
+		o.FlushRows = 1 << 15
 	}
 	if o.Alloc == nil {
-		o.Alloc = memory.DefaultAllocator
+		o.Alloc = newPoolAllocator(defaultMaxPooled)
 	}
 	if o.HTTP {
 		o.Flows = true

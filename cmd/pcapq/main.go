@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -30,6 +31,7 @@ type Globals struct {
 	DuckDBMemory  string `name:"duckdb-memory" help:"DuckDB memory limit; past it DuckDB spills to disk." default:"256MB"`
 	GoMemory      string `name:"go-memory" help:"Soft limit for pcapq's own heap, e.g. 256MiB (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"256MiB"`
 	CPUProfile    string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
+	MemProfile    string `name:"memprofile" hidden:"" help:"Write a Go allocation profile to this file at exit."`
 	FlushRows     int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
 	BatchPackets  int    `hidden:"" help:"Packets per pipeline batch (tuning)." default:"0"`
 
@@ -107,6 +109,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if cli.MemProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer func() {
+			if f, err := os.Create(cli.MemProfile); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(stderr, "pcapq:", err)

@@ -1,0 +1,107 @@
+package ingest
+
+import (
+	"math/bits"
+	"sync"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// poolAllocator is an Arrow allocator that keeps the buffers released by
+// finished record batches and hands them out again. Arrow's Go allocator
+// makes a fresh slice for every buffer of every batch; at ingest rates that
+// garbage grows the heap between collections, and on a virtual machine the
+// page faults of the fresh memory cost a fifth of the run. With the pool
+// the memory in use stays at what is in flight.
+//
+// Buffers are Go memory, so a buffer that is never freed (an error path that
+// drops a batch) is collected as usual. Sizes are rounded up to a power of
+// two; a freed buffer whose capacity is not one of the pool's classes, or
+// that would take the pool past maxPooled, is left to the garbage collector.
+type poolAllocator struct {
+	mu        sync.Mutex
+	free      [poolClasses][][]byte
+	pooled    int // bytes held in free lists
+	maxPooled int
+}
+
+const (
+	poolMinShift = 6  // 64 bytes: Arrow's alignment
+	poolMaxShift = 26 // 64 MiB: larger buffers are not pooled
+	poolClasses  = poolMaxShift - poolMinShift + 1
+)
+
+func newPoolAllocator(maxPooled int) *poolAllocator {
+	return &poolAllocator{maxPooled: maxPooled}
+}
+
+// class returns the size class for n bytes, or -1 when n is not pooled.
+func poolClass(n int) int {
+	if n <= 1<<poolMinShift {
+		return 0
+	}
+	s := bits.Len(uint(n - 1))
+	if s > poolMaxShift {
+		return -1
+	}
+	return s - poolMinShift
+}
+
+func (a *poolAllocator) Allocate(size int) []byte {
+	c := poolClass(size)
+	if c < 0 {
+		return memory.DefaultAllocator.Allocate(size)
+	}
+	a.mu.Lock()
+	if l := a.free[c]; len(l) > 0 {
+		b := l[len(l)-1]
+		l[len(l)-1] = nil
+		a.free[c] = l[:len(l)-1]
+		a.pooled -= cap(b)
+		a.mu.Unlock()
+		b = b[:size]
+		clear(b) // Arrow's allocators hand out zeroed memory
+		return b
+	}
+	a.mu.Unlock()
+	n := 1 << (c + poolMinShift)
+	b := make([]byte, n)
+	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
+		// Go places power-of-two objects of 64 bytes and more at
+		// multiples of their size; should that ever change, fall back.
+		return memory.DefaultAllocator.Allocate(size)
+	}
+	return b[:size]
+}
+
+func (a *poolAllocator) Reallocate(size int, b []byte) []byte {
+	if cap(b) >= size {
+		old := len(b)
+		b = b[:size]
+		if size > old {
+			clear(b[old:])
+		}
+		return b
+	}
+	nb := a.Allocate(size)
+	copy(nb, b)
+	a.Free(b)
+	return nb
+}
+
+func (a *poolAllocator) Free(b []byte) {
+	n := cap(b)
+	c := poolClass(n)
+	if c < 0 || n != 1<<(c+poolMinShift) {
+		return // not one of ours (or not poolable): the GC takes it
+	}
+	a.mu.Lock()
+	if a.pooled+n <= a.maxPooled {
+		a.free[c] = append(a.free[c], b[:0])
+		a.pooled += n
+	}
+	a.mu.Unlock()
+}
+
+var _ memory.Allocator = (*poolAllocator)(nil)
