@@ -59,7 +59,7 @@ type collector struct {
 
 	flows, events, http, bodies, warns *tableBuilder
 	flowCol                            *array.Int64Builder
-	dirCol                             *array.StringBuilder
+	dirCol                             *array.BooleanBuilder
 	packetsSchema                      *arrow.Schema
 }
 
@@ -74,9 +74,9 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		bodies:  newTableBuilder(mem, schema.HTTPBodies),
 		warns:   newTableBuilder(mem, schema.Warnings),
 		flowCol: array.NewInt64Builder(mem),
-		dirCol:  array.NewStringBuilder(mem),
+		dirCol:  array.NewBooleanBuilder(mem),
 
-		packetsSchema: schema.Packets.ArrowSchema(),
+		packetsSchema: schema.PacketsData.ArrowSchema(),
 	}
 	defer c.release()
 	send := func(w write) error {
@@ -138,7 +138,7 @@ func (c *collector) release() {
 // they have grown or at the end.
 func (c *collector) flush(send func(write) error, final bool) error {
 	if len(c.packets) > 0 {
-		w := write{table: schema.Packets, recs: c.packets}
+		w := write{table: schema.PacketsData, recs: c.packets}
 		c.packets, c.pktRows = nil, 0
 		if err := send(w); err != nil {
 			return err
@@ -165,10 +165,10 @@ func (c *collector) addBatch(b *batch) {
 		for i := 0; i < n; i++ {
 			if c.p.opts.Flows && b.dir[i] != tcpsession.DirNone {
 				c.flowCol.UnsafeAppend(b.flowID[i])
-				c.dirCol.Append(b.dir[i].String())
+				c.dirCol.UnsafeAppend(b.dir[i] == tcpsession.DirResp)
 			} else {
 				c.flowCol.UnsafeAppendBoolToBitmap(false)
-				c.dirCol.AppendNull()
+				c.dirCol.UnsafeAppendBoolToBitmap(false)
 			}
 			m := &b.meta[i]
 			if s.Packets == 0 || m.ts < s.FirstTs {

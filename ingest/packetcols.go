@@ -1,16 +1,18 @@
 package ingest
 
 import (
+	"encoding/binary"
+	"net/netip"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/pcapq/pcapq/decode"
 	"github.com/pcapq/pcapq/schema"
 )
 
-// packetBuilder turns a decoded batch into the Arrow columns of the packets
-// table, all but the two flow columns (flow_id, direction), which the
+// packetBuilder turns a decoded batch into the Arrow columns of the packets_data
+// table, all but the two flow columns (flow_id, from_resp), which the
 // collector adds once the shards have run. One per decode worker.
 type packetBuilder struct {
 	captureID int32
@@ -20,15 +22,16 @@ type packetBuilder struct {
 	ts                              *array.TimestampBuilder
 	iface, linkType, capLen, origLn *array.Int32Builder
 	offset                          *array.Int64Builder
-	ethSrc, ethDst                  *array.StringBuilder
+	ethSrc, ethDst                  *array.Uint64Builder
 	vlan, etherType                 *array.Uint16Builder
 	ipVersion                       *array.Uint8Builder
-	srcIP, dstIP                    *array.StringBuilder
+	srcIP4, dstIP4                  *array.Uint32Builder
+	srcIP6, dstIP6                  *array.StringBuilder
 	ipProto, ttl                    *array.Uint8Builder
 	ipID                            *array.Uint32Builder
 	isFrag                          *array.BooleanBuilder
 	srcPort, dstPort                *array.Uint16Builder
-	flags                           *array.StringBuilder
+	flags                           *array.Uint16Builder
 	seq, ack                        *array.Uint32Builder
 	win                             *array.Uint16Builder
 	payloadLen                      *array.Int32Builder
@@ -38,12 +41,13 @@ type packetBuilder struct {
 	scratch []byte
 }
 
-// packetFlowCols is the number of trailing packets columns the collector fills.
+// packetFlowCols is the number of trailing packets_data columns the
+// collector fills (flow_id, from_resp).
 const packetFlowCols = 2
 
 func newPacketBuilder(mem memory.Allocator, captureID int32) *packetBuilder {
 	b := &packetBuilder{captureID: captureID, scratch: make([]byte, 0, 64)}
-	t := schema.Packets
+	t := schema.PacketsData
 	add := func(name string) array.Builder {
 		c := t.Columns[t.Index(name)]
 		bl := array.NewBuilder(mem, c.Type)
@@ -61,20 +65,22 @@ func newPacketBuilder(mem memory.Allocator, captureID int32) *packetBuilder {
 	b.capLen = add("cap_len").(*array.Int32Builder)
 	b.origLn = add("orig_len").(*array.Int32Builder)
 	b.offset = add("file_offset").(*array.Int64Builder)
-	b.ethSrc = add("eth_src").(*array.StringBuilder)
-	b.ethDst = add("eth_dst").(*array.StringBuilder)
+	b.ethSrc = add("eth_src_int").(*array.Uint64Builder)
+	b.ethDst = add("eth_dst_int").(*array.Uint64Builder)
 	b.vlan = add("vlan").(*array.Uint16Builder)
 	b.etherType = add("ether_type").(*array.Uint16Builder)
 	b.ipVersion = add("ip_version").(*array.Uint8Builder)
-	b.srcIP = add("src_ip").(*array.StringBuilder)
-	b.dstIP = add("dst_ip").(*array.StringBuilder)
+	b.srcIP4 = add("src_ip4").(*array.Uint32Builder)
+	b.srcIP6 = add("src_ip6").(*array.StringBuilder)
+	b.dstIP4 = add("dst_ip4").(*array.Uint32Builder)
+	b.dstIP6 = add("dst_ip6").(*array.StringBuilder)
 	b.ipProto = add("ip_proto").(*array.Uint8Builder)
 	b.ttl = add("ttl").(*array.Uint8Builder)
 	b.ipID = add("ip_id").(*array.Uint32Builder)
 	b.isFrag = add("is_fragment").(*array.BooleanBuilder)
 	b.srcPort = add("src_port").(*array.Uint16Builder)
 	b.dstPort = add("dst_port").(*array.Uint16Builder)
-	b.flags = add("tcp_flags").(*array.StringBuilder)
+	b.flags = add("tcp_flags_bits").(*array.Uint16Builder)
 	b.seq = add("tcp_seq").(*array.Uint32Builder)
 	b.ack = add("tcp_ack").(*array.Uint32Builder)
 	b.win = add("tcp_win").(*array.Uint16Builder)
@@ -93,16 +99,23 @@ func (b *packetBuilder) release() {
 	}
 }
 
-const hexdigits = "0123456789abcdef"
+// macInt is a MAC address as a 48-bit number, first octet most significant
+// (packets_data.eth_src_int; the packets view formats it).
+func macInt(m *[6]byte) uint64 {
+	return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5])
+}
 
-func appendMAC(dst []byte, m *[6]byte) []byte {
-	for i, x := range m {
-		if i > 0 {
-			dst = append(dst, ':')
-		}
-		dst = append(dst, hexdigits[x>>4], hexdigits[x&0xf])
+// appendIP stores an IPv4 address as a number, anything else as text.
+func (b *packetBuilder) appendIP(v4 *array.Uint32Builder, v6 *array.StringBuilder, a netip.Addr) {
+	if a.Is4() {
+		x := a.As4()
+		v4.UnsafeAppend(binary.BigEndian.Uint32(x[:]))
+		v6.AppendNull()
+		return
 	}
-	return dst
+	v4.UnsafeAppendBoolToBitmap(false)
+	b.scratch = a.AppendTo(b.scratch[:0])
+	v6.BinaryBuilder.Append(b.scratch)
 }
 
 // build appends every packet of the batch and returns the finished columns.
@@ -123,13 +136,11 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 		b.origLn.UnsafeAppend(m.origLen)
 		b.offset.UnsafeAppend(m.offset)
 		if p.HasEth {
-			b.scratch = appendMAC(b.scratch[:0], &p.EthSrc)
-			b.ethSrc.BinaryBuilder.Append(b.scratch)
-			b.scratch = appendMAC(b.scratch[:0], &p.EthDst)
-			b.ethDst.BinaryBuilder.Append(b.scratch)
+			b.ethSrc.UnsafeAppend(macInt(&p.EthSrc))
+			b.ethDst.UnsafeAppend(macInt(&p.EthDst))
 		} else {
-			b.ethSrc.AppendNull()
-			b.ethDst.AppendNull()
+			b.ethSrc.UnsafeAppendBoolToBitmap(false)
+			b.ethDst.UnsafeAppendBoolToBitmap(false)
 		}
 		if p.HasVLAN {
 			b.vlan.UnsafeAppend(p.VLAN)
@@ -143,17 +154,17 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 		}
 		if p.IPVersion != 0 {
 			b.ipVersion.UnsafeAppend(p.IPVersion)
-			b.scratch = p.SrcIP.AppendTo(b.scratch[:0])
-			b.srcIP.BinaryBuilder.Append(b.scratch)
-			b.scratch = p.DstIP.AppendTo(b.scratch[:0])
-			b.dstIP.BinaryBuilder.Append(b.scratch)
+			b.appendIP(b.srcIP4, b.srcIP6, p.SrcIP)
+			b.appendIP(b.dstIP4, b.dstIP6, p.DstIP)
 			b.ipProto.UnsafeAppend(p.IPProto)
 			b.ttl.UnsafeAppend(p.TTL)
 			b.isFrag.UnsafeAppend(p.IsFragment)
 		} else {
 			b.ipVersion.UnsafeAppendBoolToBitmap(false)
-			b.srcIP.AppendNull()
-			b.dstIP.AppendNull()
+			b.srcIP4.UnsafeAppendBoolToBitmap(false)
+			b.srcIP6.AppendNull()
+			b.dstIP4.UnsafeAppendBoolToBitmap(false)
+			b.dstIP6.AppendNull()
 			b.ipProto.UnsafeAppendBoolToBitmap(false)
 			b.ttl.UnsafeAppendBoolToBitmap(false)
 			b.isFrag.UnsafeAppendBoolToBitmap(false)
@@ -177,12 +188,12 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 			}
 		}
 		if p.HasTCP {
-			b.flags.Append(decode.FlagsText(p.TCPFlags))
+			b.flags.UnsafeAppend(p.TCPFlags)
 			b.seq.UnsafeAppend(p.Seq)
 			b.ack.UnsafeAppend(p.Ack)
 			b.win.UnsafeAppend(p.Win)
 		} else {
-			b.flags.AppendNull()
+			b.flags.UnsafeAppendBoolToBitmap(false)
 			b.seq.UnsafeAppendBoolToBitmap(false)
 			b.ack.UnsafeAppendBoolToBitmap(false)
 			b.win.UnsafeAppendBoolToBitmap(false)

@@ -114,9 +114,20 @@ func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 // EnsureSchema creates every missing table and the views.
 func (db *DB) EnsureSchema(ctx context.Context) error {
-	for _, t := range schema.All {
-		if err := db.Exec(ctx, t.CreateSQL()); err != nil {
-			return fmt.Errorf("creating %s: %w", t.Name, err)
+	// A database from before packets became a view has a packets table.
+	var kind string
+	err := db.conn.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'packets'").Scan(&kind)
+	if err == nil && kind == "BASE TABLE" {
+		return fmt.Errorf("%s was written by an older pcapq (packets is a table, not a view over packets_data): ingest into a new database file", db.Path())
+	}
+	for _, views := range []bool{false, true} {
+		for _, t := range schema.All {
+			if (t.View != "") != views {
+				continue
+			}
+			if err := db.Exec(ctx, t.CreateSQL()); err != nil {
+				return fmt.Errorf("creating %s: %w", t.Name, err)
+			}
 		}
 	}
 	return nil

@@ -15,10 +15,10 @@ import (
 
 // packetsBatch builds n synthetic packets rows shaped like real traffic.
 func packetsBatch(n int, first int64) arrow.RecordBatch {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema.Packets.ArrowSchema())
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema.PacketsData.ArrowSchema())
 	defer b.Release()
 	for i := 0; i < n; i++ {
-		for c, col := range schema.Packets.Columns {
+		for c, col := range schema.PacketsData.Columns {
 			fb := b.Field(c)
 			switch x := fb.(type) {
 			case *array.Int32Builder:
@@ -76,7 +76,7 @@ func BenchmarkWritePackets(b *testing.B) {
 		if _, err := db.BeginCapture(ctx, "x"); err != nil {
 			b.Fatal(err)
 		}
-		if err := db.Write(schema.Packets, recs); err != nil {
+		if err := db.Write(schema.PacketsData, recs); err != nil {
 			b.Fatal(err)
 		}
 		if err := db.FinishCapture(ctx, CaptureRow{ID: 1, Path: "x"}); err != nil {

@@ -11,7 +11,7 @@ func WriteMarkdown(w io.Writer) error {
 	p("# pcapq schema\n\nGenerated from `schema/tables.go` (`make schema-doc`); do not edit by hand.\n")
 	for _, t := range All {
 		p("\n## %s\n\n%s\n\n", t.Name, t.Doc)
-		if t.View != "" {
+		if t.View != "" && len(t.Columns) == 0 {
 			p("View: `%s`\n", t.View)
 			continue
 		}
@@ -27,7 +27,7 @@ func WriteMarkdown(w io.Writer) error {
 func WriteText(w io.Writer) error {
 	for _, t := range All {
 		fmt.Fprintf(w, "%s\n  %s\n", t.Name, t.Doc)
-		if t.View != "" {
+		if t.View != "" && len(t.Columns) == 0 {
 			fmt.Fprintf(w, "  view: %s\n\n", t.View)
 			continue
 		}

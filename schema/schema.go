@@ -20,6 +20,7 @@ type Table struct {
 	Doc     string
 	Columns []Column
 	// View, when set, makes this a view over other tables (no Arrow data).
+	// A view with Columns documents what the view returns.
 	View string
 }
 
@@ -110,6 +111,7 @@ var (
 	tU8     = arrow.PrimitiveTypes.Uint8
 	tU16    = arrow.PrimitiveTypes.Uint16
 	tU32    = arrow.PrimitiveTypes.Uint32
+	tU64    = arrow.PrimitiveTypes.Uint64
 	tF64    = arrow.PrimitiveTypes.Float64
 	tStr    = arrow.BinaryTypes.String
 	tBlob   = arrow.BinaryTypes.Binary

@@ -64,8 +64,19 @@ func TestColumnsUniqueAndTyped(t *testing.T) {
 			tb.Index(n) // panics when missing
 		}
 	}
-	if !strings.Contains(Packets.CreateSQL(), "ts TIMESTAMP_NS") {
-		t.Errorf("packets.ts must be TIMESTAMP_NS: %s", Packets.CreateSQL())
+	if !strings.Contains(PacketsData.CreateSQL(), "ts TIMESTAMP_NS") {
+		t.Errorf("packets.ts must be TIMESTAMP_NS: %s", PacketsData.CreateSQL())
+	}
+	for i, want := range []string{"", "F", "S", "FS", "A"} {
+		if i == 4 {
+			i = 16
+		}
+		if got := FlagLetters(uint8(i)); got != want {
+			t.Errorf("FlagLetters(%#x) = %q, want %q", i, got, want)
+		}
+	}
+	if got := FlagLetters(0xff); got != "FSRPAUEC" {
+		t.Errorf("FlagLetters(0xff) = %q", got)
 	}
 	if !strings.Contains(HTTP.CreateSQL(), "req_headers MAP(VARCHAR, VARCHAR[])") {
 		t.Errorf("http headers must be MAP(VARCHAR, VARCHAR[]): %s", HTTP.CreateSQL())

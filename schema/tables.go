@@ -1,5 +1,10 @@
 package schema
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Captures has one row per ingested capture file.
 var Captures = &Table{
 	Name: "captures",
@@ -21,10 +26,14 @@ var Captures = &Table{
 	},
 }
 
-// Packets has one row per captured frame.
+// Packets has one row per captured frame. It is a view over PacketsData,
+// which stores IPv4 and MAC addresses, TCP flags and the direction as
+// integers: DuckDB writes a string column several times slower than an
+// integer one, and these six were a third of the cost of a packets-only
+// ingest (see benchmarks/RESULTS.md). The view gives them back as text.
 var Packets = &Table{
 	Name: "packets",
-	Doc:  "One row per captured frame, as capinfos counts them. Decoded fields are NULL where they do not apply.",
+	Doc:  "One row per captured frame, as capinfos counts them. Decoded fields are NULL where they do not apply. A view over packets_data that formats addresses, TCP flags and the direction as text.",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the frame came from."},
 		{"frame", tI64, "Frame number, 1-based, as tshark's frame.number."},
@@ -48,6 +57,7 @@ var Packets = &Table{
 		{"src_port", tU16, "TCP/UDP/SCTP source port."},
 		{"dst_port", tU16, "TCP/UDP/SCTP destination port."},
 		{"tcp_flags", tStr, "Set TCP flags in the order FSRPAUEC, e.g. 'SA' for SYN+ACK; '' when none are set."},
+		{"tcp_flags_bits", tU16, "TCP flags as a number, as tshark's tcp.flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80, NS/AE 0x100)."},
 		{"tcp_seq", tU32, "Raw TCP sequence number as on the wire (tshark's tcp.seq_raw)."},
 		{"tcp_ack", tU32, "Raw TCP acknowledgement number (tcp.ack_raw)."},
 		{"tcp_win", tU16, "Raw TCP window field, not scaled."},
@@ -57,6 +67,106 @@ var Packets = &Table{
 		{"flow_id", tI64, "Flow the frame belongs to (flows.flow_id); NULL when flow tracking is off or the frame has no transport. IP fragments are reassembled: the frame completing a datagram carries its flow_id, the other fragments NULL."},
 		{"direction", tStr, "'orig' (from the flow's originator) or 'resp'; NULL without a flow."},
 	},
+}
+
+// PacketsData stores the rows of the packets view. Columns not listed in
+// packetsStored are the view's, unchanged.
+var PacketsData = &Table{
+	Name:    "packets_data",
+	Doc:     "Storage behind the packets view (query packets instead): the same rows, with IPv4 and MAC addresses, TCP flags and the direction stored as integers (IPv6 addresses as text).",
+	Columns: packetsDataColumns(),
+}
+
+// packetsStored maps each view column that is stored differently to its
+// stored columns and the SQL that turns them back into the view's value.
+// An entry without columns names a view column stored under another entry.
+var packetsStored = map[string]struct {
+	cols []Column
+	expr string
+}{
+	"eth_src": {[]Column{{"eth_src_int", tU64, "Ethernet source MAC as a 48-bit number (first octet most significant)."}}, macSQL("eth_src_int")},
+	"eth_dst": {[]Column{{"eth_dst_int", tU64, "Ethernet destination MAC as a 48-bit number."}}, macSQL("eth_dst_int")},
+	"src_ip": {[]Column{
+		{"src_ip4", tU32, "IPv4 source address as a 32-bit number; NULL for IPv6."},
+		{"src_ip6", tStr, "IPv6 source address, canonical text; NULL for IPv4."},
+	}, ipSQL("src_ip4", "src_ip6")},
+	"dst_ip": {[]Column{
+		{"dst_ip4", tU32, "IPv4 destination address as a 32-bit number; NULL for IPv6."},
+		{"dst_ip6", tStr, "IPv6 destination address, canonical text; NULL for IPv4."},
+	}, ipSQL("dst_ip4", "dst_ip6")},
+	"tcp_flags":      {[]Column{{"tcp_flags_bits", tU16, "TCP flags as a number, as tshark's tcp.flags."}}, flagsSQL("tcp_flags_bits")},
+	"tcp_flags_bits": {}, // stored under tcp_flags
+	"direction":      {[]Column{{"from_resp", tBool, "True for 'resp', false for 'orig', NULL without a flow."}}, "CASE WHEN from_resp THEN 'resp' WHEN NOT from_resp THEN 'orig' END"},
+}
+
+func packetsDataColumns() []Column {
+	var cs []Column
+	for _, c := range Packets.Columns {
+		if st, ok := packetsStored[c.Name]; ok {
+			cs = append(cs, st.cols...)
+		} else {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+func init() { Packets.View = packetsView() }
+
+func packetsView() string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	for i, c := range Packets.Columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		st, ok := packetsStored[c.Name]
+		switch {
+		case !ok || st.expr == "":
+			b.WriteString(c.Name)
+		default:
+			fmt.Fprintf(&b, "%s AS %s", st.expr, c.Name)
+		}
+	}
+	b.WriteString(" FROM packets_data")
+	return b.String()
+}
+
+// macSQL formats a 48-bit number as aa:bb:cc:dd:ee:ff.
+func macSQL(col string) string {
+	return fmt.Sprintf("printf('%%02x:%%02x:%%02x:%%02x:%%02x:%%02x', (%[1]s >> 40) & 255, (%[1]s >> 32) & 255, (%[1]s >> 24) & 255, (%[1]s >> 16) & 255, (%[1]s >> 8) & 255, %[1]s & 255)", col)
+}
+
+// ipSQL formats an IPv4 number as dotted quad, or takes the IPv6 text.
+func ipSQL(v4, v6 string) string {
+	return fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL THEN concat((%[1]s >> 24)::VARCHAR, '.', ((%[1]s >> 16) & 255)::VARCHAR, '.', ((%[1]s >> 8) & 255)::VARCHAR, '.', (%[1]s & 255)::VARCHAR) ELSE %[2]s END", v4, v6)
+}
+
+// flagsSQL looks the low 8 flag bits up in a list of their FSRPAUEC
+// letters.
+func flagsSQL(col string) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < 256; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + FlagLetters(uint8(i)) + "'")
+	}
+	fmt.Fprintf(&b, "][(%s & 255)::BIGINT + 1]", col)
+	return b.String()
+}
+
+// FlagLetters returns the letters of the set TCP flags in the order
+// FSRPAUEC.
+func FlagLetters(f uint8) string {
+	var s []byte
+	for i, c := range []byte("FSRPAUEC") {
+		if f&(1<<i) != 0 {
+			s = append(s, c)
+		}
+	}
+	return string(s)
 }
 
 // Warnings has one row per problem met while reading or decoding.
@@ -192,5 +302,6 @@ var HTTPBodies = &Table{
 	},
 }
 
-// All lists every table and view, in creation order.
-var All = []*Table{Captures, Packets, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPBodies}
+// All lists every table and view, in documentation order (tables are
+// created before views).
+var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPBodies}
