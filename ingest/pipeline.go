@@ -48,8 +48,9 @@ type Options struct {
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
-	// Alloc is the Arrow allocator (default: a pool that reuses the buffers
-	// of released batches, see poolAllocator).
+	// Alloc is the Arrow allocator (default: a process-wide pool that
+	// reuses the buffers of released batches, see poolAllocator). Batch
+	// buffers come from it too.
 	Alloc memory.Allocator
 }
 
@@ -108,6 +109,7 @@ type batch struct {
 	final      bool // no packets: tells the shards to close their trackers
 	meta       []recMeta
 	buf        []byte
+	home       []byte // buf as allocated: a record larger than it grows buf, reset goes back
 	pkts       []decode.Packet
 	hash       []uint64
 	flowPkt    []*decode.Packet // what the shards track: &pkts[i], a reassembled datagram, or nil (a fragment held for reassembly)
@@ -124,12 +126,9 @@ const batchBufSize = 4 << 20
 
 func (b *batch) reset() {
 	b.meta = b.meta[:0]
-	if cap(b.buf) > batchBufSize {
-		// A record larger than the buffer (up to MaxRecordLen) grew it:
-		// do not keep that much per pooled batch for the rest of the run.
-		b.buf = make([]byte, 0, batchBufSize)
-	}
-	b.buf = b.buf[:0]
+	// A record larger than the buffer (up to MaxRecordLen) may have grown
+	// it: do not keep that much per pooled batch for the rest of the run.
+	b.buf = b.home[:0]
 	b.warns = b.warns[:0]
 	b.final = false
 	for i := range b.shardOut {
@@ -163,7 +162,7 @@ func (o Options) withDefaults() Options {
 		o.FlushRows = 1 << 15
 	}
 	if o.Alloc == nil {
-		o.Alloc = newPoolAllocator(defaultMaxPooled)
+		o.Alloc = sharedPool()
 	}
 	if o.HTTP {
 		o.Flows = true
@@ -192,10 +191,14 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	w := p.opts.Workers
 	nbatch := 2*w + 4
 	p.free = make(chan *batch, nbatch)
+	var homes [][]byte
 	for i := 0; i < nbatch; i++ {
+		home := p.opts.Alloc.Allocate(batchBufSize)
+		homes = append(homes, home)
 		p.free <- &batch{
 			meta:     make([]recMeta, 0, p.opts.BatchPackets),
-			buf:      make([]byte, 0, batchBufSize),
+			buf:      home[:0],
+			home:     home,
 			pkts:     make([]decode.Packet, p.opts.BatchPackets),
 			hash:     make([]uint64, p.opts.BatchPackets),
 			flowPkt:  make([]*decode.Packet, p.opts.BatchPackets),
@@ -246,6 +249,12 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	g.Go(func() error { defer close(writes); return p.collect(ctx, toCollect, writes) })
 	g.Go(func() error { return p.write(ctx, writes) })
 	err := g.Wait()
+	if err == nil {
+		// Every batch is back in p.free: their buffers go back to the pool.
+		for _, h := range homes {
+			p.opts.Alloc.Free(h)
+		}
+	}
 	if err != nil {
 		// Drain anything left so Arrow memory is released.
 		for {

@@ -22,8 +22,9 @@ import (
 type poolAllocator struct {
 	mu        sync.Mutex
 	free      [poolClasses][][]byte
-	pooled    int // bytes held in free lists
+	pooled    int // bytes of Go memory held in free lists
 	maxPooled int
+	arena     *arena // nil: Go memory only
 }
 
 const (
@@ -35,6 +36,12 @@ const (
 func newPoolAllocator(maxPooled int) *poolAllocator {
 	return &poolAllocator{maxPooled: maxPooled}
 }
+
+// sharedPool is the default allocator of every run: one per process,
+// because the buffers it takes from the arena only ever go back to it.
+var sharedPool = sync.OnceValue(func() *poolAllocator {
+	return &poolAllocator{maxPooled: defaultMaxPooled, arena: newArena(arenaSize)}
+})
 
 // class returns the size class for n bytes, or -1 when n is not pooled.
 func poolClass(n int) int {
@@ -64,8 +71,12 @@ func (a *poolAllocator) Allocate(size int) []byte {
 		clear(b) // Arrow's allocators hand out zeroed memory
 		return b
 	}
-	a.mu.Unlock()
 	n := 1 << (c + poolMinShift)
+	if b := a.arena.alloc(n); b != nil {
+		a.mu.Unlock()
+		return b[:size]
+	}
+	a.mu.Unlock()
 	b := make([]byte, n)
 	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
 		// Go places power-of-two objects of 64 bytes and more at
@@ -97,7 +108,9 @@ func (a *poolAllocator) Free(b []byte) {
 		return // not one of ours (or not poolable): the GC takes it
 	}
 	a.mu.Lock()
-	if a.pooled+n <= a.maxPooled {
+	if a.arena.owns(b) {
+		a.free[c] = append(a.free[c], b[:0]) // arena memory is always kept
+	} else if a.pooled+n <= a.maxPooled {
 		a.free[c] = append(a.free[c], b[:0])
 		a.pooled += n
 	}

@@ -107,9 +107,10 @@ func (s *hashSink) sums() map[string]string {
 	return m
 }
 
-// Every Arrow buffer the pipeline allocates is released once the sink has
-// written it (so the pool gets it back), and reusing buffers changes no
-// value: the tables are identical to a run with Arrow's Go allocator.
+// Every Arrow buffer (and batch buffer) the pipeline allocates is released
+// once the sink has written it (so the pool gets it back), and reusing
+// buffers changes no value: the tables are identical to a run with Arrow's
+// Go allocator, with and without the huge-page arena.
 func TestPipelineReleasesEveryBuffer(t *testing.T) {
 	for _, name := range []string{"mkcapture-small-mix.pcap", "http-gzip.pcap", "http-websocket-upgrade.pcap"} {
 		t.Run(name, func(t *testing.T) {
@@ -131,20 +132,61 @@ func TestPipelineReleasesEveryBuffer(t *testing.T) {
 				}
 				return s.sums()
 			}
-			checked := memory.NewCheckedAllocator(newPoolAllocator(defaultMaxPooled))
-			pooled := run(checked)
-			if n := checked.CurrentAlloc(); n != 0 {
-				t.Errorf("%d bytes of Arrow buffers never released", n)
-			}
 			plain := run(memory.NewGoAllocator())
-			if len(pooled) < 3 {
-				t.Fatalf("only %d tables written", len(pooled))
+			if len(plain) < 3 {
+				t.Fatalf("only %d tables written", len(plain))
 			}
-			for tbl, sum := range plain {
-				if pooled[tbl] != sum {
-					t.Errorf("table %s differs between the pool and the Go allocator", tbl)
+			for _, pool := range []*poolAllocator{newPoolAllocator(defaultMaxPooled), sharedPool()} {
+				checked := memory.NewCheckedAllocator(pool)
+				pooled := run(checked)
+				if n := checked.CurrentAlloc(); n != 0 {
+					t.Errorf("arena %v: %d bytes of Arrow and batch buffers never released", pool.arena != nil, n)
+				}
+				for tbl, sum := range plain {
+					if pooled[tbl] != sum {
+						t.Errorf("arena %v: table %s differs from a run with the Go allocator", pool.arena != nil, tbl)
+					}
 				}
 			}
 		})
+	}
+}
+
+// The arena hands out aligned blocks until it is full; the pool then falls
+// back to Go memory, and keeps every arena block it gets back.
+func TestArenaPool(t *testing.T) {
+	ar := newArena(1 << 20)
+	if ar == nil {
+		t.Skip("no arena on this platform")
+	}
+	if ar.lo%hugePage != 0 {
+		t.Errorf("arena starts at %#x, not on a huge page", ar.lo)
+	}
+	a := &poolAllocator{maxPooled: 0, arena: ar}
+	var got [][]byte
+	for i := 0; i < 4; i++ {
+		b := a.Allocate(256 << 10)
+		if !ar.owns(b) {
+			t.Fatalf("block %d not from the arena", i)
+		}
+		if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
+			t.Errorf("block %d not aligned", i)
+		}
+		b[0], b[len(b)-1] = 1, 2 // writable
+		got = append(got, b)
+	}
+	extra := a.Allocate(256 << 10) // the arena is full
+	if ar.owns(extra) || len(extra) != 256<<10 {
+		t.Fatalf("allocation past the arena: owned %v len %d", ar.owns(extra), len(extra))
+	}
+	for _, b := range got {
+		a.Free(b) // kept although maxPooled is 0
+	}
+	a.Free(extra) // Go memory over maxPooled: dropped
+	if n := len(a.free[poolClass(256<<10)]); n != 4 {
+		t.Errorf("%d blocks pooled, want the 4 arena blocks", n)
+	}
+	if b := a.Allocate(200 << 10); !ar.owns(b) || b[0] != 0 {
+		t.Errorf("reuse: owned %v, first byte %d (want zeroed arena block)", ar.owns(b), b[0])
 	}
 }
