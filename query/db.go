@@ -31,6 +31,7 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path; "" is in memory.
 func Open(ctx context.Context, path string) (*DB, error) {
+	useHugePages()
 	connector, err := duckdb.NewConnector(path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)

@@ -125,3 +125,26 @@ func TestOldPacketsTableRefused(t *testing.T) {
 		t.Errorf("EnsureSchema on an old database: %v", err)
 	}
 }
+
+// DuckDB's jemalloc arenas get the huge-page extent hook (Linux amd64/arm64
+// builds, where DuckDB bundles jemalloc), and DuckDB works with it.
+func TestHugePageHooks(t *testing.T) {
+	n := useHugePages()
+	if n <= 0 {
+		t.Fatalf("no jemalloc arena hooked (%d)", n)
+	}
+	ctx := context.Background()
+	db, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var sum int64
+	// Enough to make jemalloc map fresh extents through the hook.
+	if err := db.conn.QueryRowContext(ctx, "SELECT sum(length(repeat('x', (i % 1000)::INTEGER))) FROM range(2000000) t(i)").Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum != 999_000_000 { // 2000 times 0+1+...+999
+		t.Errorf("sum %d", sum)
+	}
+}
