@@ -3,79 +3,58 @@
 package query
 
 /*
-#include <stdbool.h>
+#cgo LDFLAGS: -Wl,--wrap=mmap
 #include <stddef.h>
-#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
 
-// jemalloc 5.3's extent_hooks_t (jemalloc_typedefs.h), as bundled with
-// DuckDB under the duckdb_je_ prefix.
-typedef struct pcapq_hooks_s pcapq_hooks_t;
-struct pcapq_hooks_s {
-	void *(*alloc)(pcapq_hooks_t *, void *, size_t, size_t, bool *, bool *, unsigned);
-	void *dalloc, *destroy, *commit, *decommit, *purge_lazy, *purge_forced, *split, *merge;
-};
-
-extern int duckdb_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
-
-static pcapq_hooks_t *pcapq_default_hooks;
-static pcapq_hooks_t pcapq_thp_hooks;
-
-// Memory jemalloc maps for DuckDB is asked to be backed by transparent huge
-// pages; jemalloc then carves it up as usual.
-static void *pcapq_thp_alloc(pcapq_hooks_t *h, void *addr, size_t size, size_t align, bool *zero, bool *commit, unsigned arena) {
-	void *p = pcapq_default_hooks->alloc(h, addr, size, align, zero, commit, arena);
-	if (p != NULL && size >= (2u << 20)) {
-		madvise(p, size, MADV_HUGEPAGE);
+// The link wraps mmap (-Wl,--wrap=mmap): calls to mmap from the objects
+// linked into pcapq (DuckDB's bundled jemalloc among them; glibc's own
+// malloc and the Go runtime's heap mappings are not affected, see below)
+// land here. Large private anonymous writable mappings, which is how
+// jemalloc gets memory for DuckDB, are advised to be backed by transparent
+// huge pages. Fixed-address mappings are left alone: that is how the Go
+// runtime maps its heap, which it manages without huge pages on purpose.
+// The wrapper allocates nothing and calls nothing that could allocate.
+void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off) {
+	void *p = (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && fd == -1 && (flags & MAP_ANONYMOUS) && !(flags & MAP_FIXED) &&
+		(prot & PROT_WRITE) && len >= (2u << 20)) {
+		madvise(p, len, MADV_HUGEPAGE);
 	}
 	return p;
 }
 
-// pcapq_install_thp_hooks wraps the default extent allocation of every
-// automatic arena. It returns the number of arenas hooked, or -1.
-static int pcapq_install_thp_hooks(void) {
-	unsigned narenas;
-	size_t sz = sizeof(narenas);
-	if (duckdb_je_mallctl("arenas.narenas", &narenas, &sz, NULL, 0) != 0) {
-		return -1;
+extern int duckdb_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+
+// pcapq_keep_freed stops jemalloc from purging freed memory on its decay
+// timer (a purged huge page is faulted and zeroed again). Plain settings,
+// no hooks: jemalloc stays on its own code paths.
+static int pcapq_keep_freed(void) {
+	ssize_t never = -1;
+	int err = duckdb_je_mallctl("arenas.dirty_decay_ms", NULL, NULL, &never, sizeof(never));
+	if (err == 0) {
+		err = duckdb_je_mallctl("arenas.muzzy_decay_ms", NULL, NULL, &never, sizeof(never));
 	}
-	pcapq_hooks_t *def;
-	sz = sizeof(def);
-	if (duckdb_je_mallctl("arena.0.extent_hooks", &def, &sz, NULL, 0) != 0 || def == NULL || def->alloc == NULL) {
-		return -1;
-	}
-	pcapq_default_hooks = def;
-	pcapq_thp_hooks = *def;
-	pcapq_thp_hooks.alloc = pcapq_thp_alloc;
-	pcapq_hooks_t *mine = &pcapq_thp_hooks;
-	int n = 0;
-	for (unsigned i = 0; i < narenas; i++) {
-		char name[64];
-		snprintf(name, sizeof name, "arena.%u.extent_hooks", i);
-		pcapq_hooks_t *cur = NULL;
-		sz = sizeof(cur);
-		// Reading fails for an arena not created yet; writing creates it
-		// with our hooks.
-		if (duckdb_je_mallctl(name, &cur, &sz, NULL, 0) == 0 && cur != def) {
-			continue; // someone else's hooks
-		}
-		if (duckdb_je_mallctl(name, NULL, NULL, &mine, sizeof(mine)) == 0) {
-			n++;
-		}
-	}
-	return n;
+	return err;
 }
 */
 import "C"
 
 import "sync"
 
-// useHugePages asks that the memory DuckDB's allocator (its bundled
-// jemalloc) maps be backed by transparent huge pages, as the ingest
-// arena's is. Most distributions enable THP only on request (madvise), and
-// DuckDB's jemalloc is built without its own THP option. On the benchmark
-// VM, page faults and TLB misses on DuckDB's memory were a fifth of a
-// packets-only ingest. Without THP in the kernel the advice is ignored.
+// useHugePages is called before DuckDB starts. Page faults and TLB misses
+// on DuckDB's memory were about a fifth of an ingest on the benchmark VM:
+// most distributions enable transparent huge pages only on request
+// (madvise), and DuckDB's jemalloc is built without its own THP option, so
+// the mmap wrapper above makes the request. jemalloc also keeps freed
+// memory for reuse instead of purging it after a second (DuckDB's
+// memory_limit bounds what it holds; pcapq is a short-lived process).
+// Without THP in the kernel the advice is ignored. An earlier version
+// wrapped jemalloc's extent hooks instead; custom hooks take jemalloc off
+// its internal paths and deadlocked a thread freeing memory at exit.
 var useHugePages = sync.OnceValue(func() int {
-	return int(C.pcapq_install_thp_hooks())
+	return int(C.pcapq_keep_freed())
 })
