@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"regexp"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
