@@ -65,7 +65,9 @@ func (a *poolAllocator) Allocate(size int) []byte {
 		b := l[len(l)-1]
 		l[len(l)-1] = nil
 		a.free[c] = l[:len(l)-1]
-		a.pooled -= cap(b)
+		if !a.arena.owns(b) {
+			a.pooled -= cap(b)
+		}
 		a.mu.Unlock()
 		b = b[:size]
 		clear(b) // Arrow's allocators hand out zeroed memory

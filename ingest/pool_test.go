@@ -189,4 +189,8 @@ func TestArenaPool(t *testing.T) {
 	if b := a.Allocate(200 << 10); !ar.owns(b) || b[0] != 0 {
 		t.Errorf("reuse: owned %v, first byte %d (want zeroed arena block)", ar.owns(b), b[0])
 	}
+	// Arena blocks do not count against the bound on pooled Go memory.
+	if a.pooled != 0 {
+		t.Errorf("pooled Go memory %d after arena blocks came and went, want 0", a.pooled)
+	}
 }
