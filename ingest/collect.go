@@ -23,10 +23,11 @@ type tableBuilder struct {
 	rb    *array.RecordBuilder
 	rows  int
 	next  int // column the current row appends next
+	flush int // rows gathered before a write
 }
 
-func newTableBuilder(mem memory.Allocator, t *schema.Table) *tableBuilder {
-	return &tableBuilder{table: t, rb: array.NewRecordBuilder(mem, t.ArrowSchema())}
+func newTableBuilder(mem memory.Allocator, t *schema.Table, flush int) *tableBuilder {
+	return &tableBuilder{table: t, rb: array.NewRecordBuilder(mem, t.ArrowSchema()), flush: flush}
 }
 
 func (tb *tableBuilder) col(name string) array.Builder {
@@ -68,11 +69,14 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 	c := &collector{
 		p:       p,
 		mem:     mem,
-		flows:   newTableBuilder(mem, schema.Flows),
-		events:  newTableBuilder(mem, schema.TCPEvents),
-		http:    newTableBuilder(mem, schema.HTTP),
-		bodies:  newTableBuilder(mem, schema.HTTPBodies),
-		warns:   newTableBuilder(mem, schema.Warnings),
+		// http rows carry every header (about 1.5 KB a row in the
+		// benchmark capture), bodies up to the body cap: written in
+		// smaller groups so what waits in Arrow stays bounded.
+		flows:   newTableBuilder(mem, schema.Flows, 1<<16),
+		events:  newTableBuilder(mem, schema.TCPEvents, 1<<16),
+		http:    newTableBuilder(mem, schema.HTTP, 1<<13),
+		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
+		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
 		flowCol: array.NewInt64Builder(mem),
 		dirCol:  array.NewBooleanBuilder(mem),
 
@@ -145,7 +149,7 @@ func (c *collector) flush(send func(write) error, final bool) error {
 		}
 	}
 	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
-		if tb.rows == 0 || (!final && tb.rows < 1<<16) {
+		if tb.rows == 0 || (!final && tb.rows < tb.flush) {
 			continue
 		}
 		if err := send(write{table: tb.table, recs: []arrow.RecordBatch{tb.take()}}); err != nil {
