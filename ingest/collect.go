@@ -67,8 +67,8 @@ type collector struct {
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
 	mem := p.opts.Alloc
 	c := &collector{
-		p:       p,
-		mem:     mem,
+		p:   p,
+		mem: mem,
 		// http rows carry every header (about 1.5 KB a row in the
 		// benchmark capture), bodies up to the body cap: written in
 		// smaller groups so what waits in Arrow stays bounded.
