@@ -81,16 +81,6 @@ func (db *DB) SetMemoryLimit(ctx context.Context, limit string) error {
 	return nil
 }
 
-// CheckpointEachCommit makes every commit write its rows into the database
-// file (a checkpoint) instead of appending them to the write-ahead log for
-// the checkpoint at close to copy again. DuckDB writes full row groups of a
-// big transaction straight to the file anyway; the rest (the small tables,
-// the last row group of packets) went through both: 0.1 s of a 1.2 s ingest
-// of bench.pcap. With it, a committed capture is in the file itself.
-func (db *DB) CheckpointEachCommit(ctx context.Context) error {
-	return db.Exec(ctx, "SET checkpoint_threshold = '1MB'")
-}
-
 // SetThreads sets DuckDB's worker threads; 0 keeps DuckDB's default.
 func (db *DB) SetThreads(ctx context.Context, n int) error {
 	if n <= 0 {

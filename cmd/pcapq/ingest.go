@@ -39,9 +39,6 @@ func (c *IngestCmd) Run(g *Globals) error {
 	if err := db.SetThreads(g.ctx, ingestThreads(g)); err != nil {
 		return err
 	}
-	if err := db.CheckpointEachCommit(g.ctx); err != nil {
-		return err
-	}
 	if err := db.EnsureSchema(g.ctx); err != nil {
 		if g.ctx.Err() != nil {
 			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", c.Output, g.ctx.Err())
