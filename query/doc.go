@@ -5,10 +5,8 @@
 // JSON lines, Markdown or Parquet. Captured text is escaped in every
 // text report (see Escape).
 //
-// Ingest tuning lives here too: each capture's commit checkpoints into the
-// file (CheckpointEachCommit), and on Linux the link wraps mmap so that the
-// memory DuckDB's bundled jemalloc maps is advised for transparent huge
-// pages (hugepages.go).
+// On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
+// maps is advised for transparent huge pages (hugepages.go).
 //
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query
