@@ -21,9 +21,9 @@ const arenaSize = 256 << 20
 
 const hugePage = 2 << 20
 
-// alloc returns n fresh bytes (n a power of two of at least 64, so the
-// block is aligned to min(n, 64)), or nil when the arena is full. The
-// caller holds the pool's lock.
+// alloc returns n fresh bytes, or nil when the arena is full. n is a power
+// of two of at least 64, so every block starts at a multiple of 64 bytes
+// (Arrow's alignment). The caller holds the pool's lock.
 func (a *arena) alloc(n int) []byte {
 	if a == nil || a.off+n > len(a.mem) {
 		return nil

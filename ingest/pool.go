@@ -15,10 +15,13 @@ import (
 // page faults of the fresh memory cost a fifth of the run. With the pool
 // the memory in use stays at what is in flight.
 //
-// Buffers are Go memory, so a buffer that is never freed (an error path that
-// drops a batch) is collected as usual. Sizes are rounded up to a power of
-// two; a freed buffer whose capacity is not one of the pool's classes, or
-// that would take the pool past maxPooled, is left to the garbage collector.
+// Sizes are rounded up to a power of two. With an arena (sharedPool),
+// buffers come from it while it has room and always go back to the free
+// lists; a buffer never freed (an error path that drops a batch) is lost to
+// the arena, which is bounded, and later buffers then come from Go memory.
+// Go-memory buffers are pooled up to maxPooled bytes; past that, or when a
+// freed buffer's capacity is not one of the classes, the garbage collector
+// takes them, as it takes any buffer never freed.
 type poolAllocator struct {
 	mu        sync.Mutex
 	free      [poolClasses][][]byte

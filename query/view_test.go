@@ -16,17 +16,24 @@ import (
 	"github.com/pcapq/pcapq/schema"
 )
 
-// The packets view returns exactly the documented columns and types.
-func TestPacketsViewColumns(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, "")
+// memDB is an in-memory database with pcapq's schema, closed with the test.
+func memDB(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if err := db.EnsureSchema(ctx); err != nil {
+	t.Cleanup(func() { db.Close() })
+	if err := db.EnsureSchema(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// The packets view returns exactly the documented columns and types.
+func TestPacketsViewColumns(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
 	for _, tb := range []*schema.Table{schema.Packets, schema.PacketsData} {
 		rows, err := db.Query(ctx, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", tb.Name)
 		if err != nil {
@@ -55,14 +62,7 @@ func TestPacketsViewColumns(t *testing.T) {
 // and flags: every flag combination, MACs and IPv4 addresses at the edges.
 func TestPacketsViewFormatting(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.EnsureSchema(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := memDB(t)
 	macs := [][6]byte{{}, {0, 1, 2, 3, 4, 5}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, {0x02, 0x5a, 0x5e, 0xce, 0x95, 0x2d}, {0x0a, 0, 0, 0, 0, 0xb0}}
 	ips := []string{"0.0.0.0", "255.255.255.255", "10.78.0.1", "192.0.2.10", "1.0.0.0", "0.0.0.1", "::1", "fd00:78::2", "::ffff:1.2.3.4", "2001:db8::1:0:0:1"}
 	frame := 0
