@@ -84,8 +84,10 @@ type StreamHandler interface {
 	// Gap reports n bytes of direction dir that were never seen (lost or
 	// skipped because a memory bound was hit).
 	Gap(dir Dir, n int64, ts int64, frame int64)
-	// Close is called once when the flow ends (FIN/RST seen both ways,
-	// eviction, or the end of the capture).
+	// Close is called once: when both directions ended with a FIN and
+	// everything before the FINs was delivered (nothing more can come),
+	// otherwise when the flow ends (close delay after a reset, eviction,
+	// or the end of the capture). Service is not called after Close.
 	Close(ts int64)
 	// Service names the protocol recognised on the stream ("http") or "".
 	Service() string

@@ -134,7 +134,30 @@ func (t *Tracker) processTCP(c *conn, frame, ts int64, p *decode.Packet, dir Dir
 			t.touch(c, classClosing)
 		}
 	}
+	if c.stream != nil && c.class == classClosing {
+		t.closeStreamEarly(c)
+	}
 	return dir
+}
+
+// closeStreamEarly closes c's stream as soon as both directions ended
+// with a FIN and every byte before each FIN was delivered, instead of when
+// the flow ends closeDelay later: nothing more can reach the parser (acks
+// stop at the FIN, so no gap can be found; later data is a duplicate), so
+// the rows are the same, and a capture of many short connections does not
+// hold a parser per connection through the close delay. Reset streams
+// wait for the flow's end, as the peer's data in flight is still
+// delivered.
+func (t *Tracker) closeStreamEarly(c *conn) {
+	for i := range c.ep {
+		e := &c.ep[i]
+		if e.finCnt == 0 || e.state == stReset || len(e.rs.segs) > 0 || e.rs.next < e.finRel-1 {
+			return
+		}
+	}
+	c.row.Service = c.stream.Service()
+	c.stream.Close(c.lastTs)
+	c.stream = nil
 }
 
 // updateHistory is Zeek's update_history.

@@ -253,3 +253,80 @@ func BenchmarkProcess(b *testing.B) {
 		tr.Process(int64(4+2*i), ts, ack)
 	}
 }
+
+// TestStreamClosedAtFIN: a stream is closed (its parser freed) as soon as
+// both directions ended with a FIN and everything before the FINs was
+// delivered, not closeDelay later; a stream with undelivered data or a
+// reset one stays open until the flow ends, and the flow row keeps the
+// stream's service either way.
+func TestStreamClosedAtFIN(t *testing.T) {
+	handshake := []step{
+		{true, fS, 100, 0, "", 0},
+		{false, fS | fA, 500, 101, "", 1},
+		{true, fA, 101, 501, "", 1},
+		{true, fPA, 101, 501, "GET / HTTP/1.1\r\n\r\n", 1},
+	}
+	tests := []struct {
+		name     string
+		steps    []step
+		closedAt int // step index (in steps after the handshake) after which the stream is closed; -1: only at Tracker.Close
+		wantResp string
+	}{
+		{"fin fin", []step{
+			{false, fPA, 501, 119, "HTTP/1.1 200 OK\r\n\r\n", 1},
+			{true, fF | fA, 119, 520, "", 1},
+			{false, fF | fA, 520, 120, "", 1},
+			{true, fA, 120, 521, "", 1},
+		}, 2, "HTTP/1.1 200 OK\r\n\r\n"},
+		{"one fin only", []step{
+			{false, fPA, 501, 119, "HTTP/1.1 200 OK\r\n\r\n", 1},
+			{true, fF | fA, 119, 520, "", 1},
+			{false, fA, 520, 120, "", 1},
+		}, -1, "HTTP/1.1 200 OK\r\n\r\n"},
+		{"fin with a hole before it", []step{
+			{false, fPA, 510, 119, "200 OK\r\n\r\n", 1}, // bytes 501..509 missing
+			{true, fF | fA, 119, 501, "", 1},
+			{false, fF | fA, 520, 120, "", 1},
+			{false, fPA, 501, 120, "HTTP/1.1 ", 1}, // the hole is filled after both FINs: closed here
+			{true, fA, 120, 521, "", 1},
+		}, 3, "HTTP/1.1 200 OK\r\n\r\n"},
+		{"reset", []step{
+			{true, fR | fA, 119, 501, "", 1},
+			{false, fPA, 501, 119, "HTTP/1.1 200 OK\r\n\r\n", 1},
+		}, -1, "HTTP/1.1 200 OK\r\n\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &recSink{}
+			st := &recStream{}
+			opts := DefaultOptions()
+			opts.NewStream = func(*FlowInfo) StreamHandler { return st }
+			tr := NewTracker(opts, sink)
+			ts := int64(1e18)
+			steps := append(append([]step(nil), handshake...), tt.steps...)
+			for i, s := range steps {
+				ts += s.dtMs * 1e6
+				p := pkt("10.0.0.2", "10.0.0.1", 80, 40000, s.flags, s.seq, s.ack, s.data)
+				if s.c2s {
+					p = pkt("10.0.0.1", "10.0.0.2", 40000, 80, s.flags, s.seq, s.ack, s.data)
+				}
+				tr.Process(int64(i+1), ts, p)
+				after := i - len(handshake)
+				want := tt.closedAt >= 0 && after >= tt.closedAt
+				if st.closed != want {
+					t.Fatalf("after step %d (%+v): stream closed = %v, want %v", i, s, st.closed, want)
+				}
+			}
+			tr.Close(ts)
+			if !st.closed {
+				t.Error("stream not closed at Tracker.Close")
+			}
+			if got := string(st.data[DirResp]); got != tt.wantResp {
+				t.Errorf("response stream = %q, want %q", got, tt.wantResp)
+			}
+			if len(sink.flows) != 1 || sink.flows[0].Service != "test" {
+				t.Errorf("flows = %+v, want one with service test", sink.flows)
+			}
+		})
+	}
+}
