@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,5 +155,50 @@ func TestNoLeftoverArrowViews(t *testing.T) {
 	_, out, _ := pcapqRun(t, "query", "-d", db, "-f", "csv", "SELECT string_agg(view_name, ' ' ORDER BY view_name) AS views FROM duckdb_views() WHERE NOT internal")
 	if strings.TrimSpace(out) != "views\npackets retransmits" {
 		t.Errorf("views in the database: %q, want only pcapq's (packets, retransmits)", out)
+	}
+}
+
+// TestFlowTrackingFlags: the idle timeouts reach the trackers (a short TCP
+// timeout splits idle connections into evicted flows) and bad values are
+// usage errors.
+func TestFlowTrackingFlags(t *testing.T) {
+	dir := t.TempDir()
+	count := func(db string) string {
+		t.Helper()
+		code, out, stderr := pcapqRun(t, "query", "-d", db, "-f", "csv",
+			"SELECT count(*) FILTER (WHERE proto = 'tcp') || ' ' || count(*) FILTER (WHERE proto = 'tcp' AND evicted) || ' ' || count(*) FILTER (WHERE proto = 'udp' AND evicted) FROM flows")
+		if code != 0 {
+			t.Fatalf("query: %s", stderr)
+		}
+		return strings.TrimSpace(strings.Split(out, "\n")[1])
+	}
+	var def, short [3]int
+	for _, c := range []struct {
+		args []string
+		into *[3]int
+	}{
+		{nil, &def},
+		{[]string{"--tcp-idle-timeout", "1ms", "--udp-idle-timeout", "1ns", "--max-flows", "5000", "--max-buffered", "1MiB"}, &short},
+	} {
+		db := filepath.Join(dir, strings.Join(c.args, "")+"x.duckdb")
+		args := append([]string{"ingest", "-q", smallPcap, "-o", db}, c.args...)
+		if code, _, stderr := pcapqRun(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		if _, err := fmt.Sscan(count(db), &c.into[0], &c.into[1], &c.into[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if def[1] != 0 || def[2] != 0 {
+		t.Errorf("default timeouts evicted flows: %v", def)
+	}
+	if short[0] <= def[0] || short[1] == 0 || short[2] == 0 {
+		t.Errorf("1ms TCP / 1ns UDP idle timeouts: tcp flows, evicted tcp, evicted udp = %v, default %v: want more TCP flows, some evicted", short, def)
+	}
+	for _, bad := range [][]string{{"--max-buffered", "lots"}, {"--tcp-idle-timeout", "soon"}, {"--udp-idle-timeout=-1s"}} {
+		args := append([]string{"ingest", "-q", smallPcap, "-o", filepath.Join(dir, "bad.duckdb")}, bad...)
+		if code, _, stderr := pcapqRun(t, args...); code != 2 || !strings.Contains(stderr, strings.TrimLeft(strings.SplitN(bad[0], "=", 2)[0], "-")) {
+			t.Errorf("%v: exit %d %q, want 2 naming the flag", bad, code, stderr)
+		}
 	}
 }

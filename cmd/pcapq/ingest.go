@@ -24,6 +24,22 @@ type IngestCmd struct {
 	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
 	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
+
+	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.2 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"262144"`
+	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long (capture time) ends, marked evicted (Zeek's tcp_inactivity_timeout)." default:"5m"`
+	UDPIdleTimeout time.Duration `name:"udp-idle-timeout" group:"Flow tracking" help:"A UDP, ICMP or other flow without packets for this long ends, marked evicted (Zeek's udp/icmp_inactivity_timeout)." default:"1m"`
+	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows; past it the oldest holes are skipped as gaps (flows marked capped and warned)." default:"64MiB"`
+}
+
+// Validate checks the flow-tracking bounds (kong calls it after parsing).
+func (c *IngestCmd) Validate() error {
+	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 {
+		return errors.New("--max-flows, --tcp-idle-timeout and --udp-idle-timeout must not be negative")
+	}
+	if _, err := parseSize(c.MaxBuffered); err != nil && c.MaxBuffered != "" {
+		return fmt.Errorf("--max-buffered: %w", err)
+	}
+	return nil
 }
 
 // Run ingests every capture, each in its own transaction.
@@ -76,6 +92,20 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.HTTP = !c.NoFlows && !c.NoHTTP
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
+	// Zero values (pcapq query's one-shot ingest) keep the defaults.
+	if c.MaxFlows > 0 {
+		o.Session.MaxFlows = c.MaxFlows
+	}
+	if c.TCPIdleTimeout > 0 {
+		o.Session.TCPIdleTimeout = int64(c.TCPIdleTimeout)
+	}
+	if c.UDPIdleTimeout > 0 {
+		o.Session.UDPIdleTimeout = int64(c.UDPIdleTimeout)
+		o.Session.ICMPIdleTimeout = int64(c.UDPIdleTimeout)
+	}
+	if n, err := parseSize(c.MaxBuffered); err == nil && n > 0 {
+		o.Session.MaxBufferedBytes = n
+	}
 	return o
 }
 
