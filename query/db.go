@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -21,38 +22,72 @@ import (
 // DB is an open pcapq database: a DuckDB file (or memory) with pcapq's
 // tables. One connection is pinned so that a capture's rows are written in
 // one transaction.
+//
+// Every call into DuckDB made through DB's methods (except the rows of
+// Query, read by the caller) runs on one OS thread. DuckDB allocates from
+// jemalloc, which keeps freed memory per thread (its caches) and per arena
+// (threads are spread over arenas), for reuse. Go makes a cgo call on
+// whatever OS thread the goroutine is on, so over a long ingest DuckDB's
+// allocations wandered over many threads, each keeping its own freed
+// memory: peak RSS grew with capture size although DuckDB's live memory
+// stayed under its limit (packets-only, 1x/2.5x/5x the benchmark capture:
+// 229/258/289 MB; on one thread, with the 64MB ingest limit: 208/224/222
+// MB; benchmarks/RESULTS.md).
 type DB struct {
-	path  string
-	sql   *sql.DB
-	conn  *sql.Conn
-	arrow *duckdb.Arrow
-	inTx  bool
+	path   string
+	sql    *sql.DB
+	conn   *sql.Conn
+	arrow  *duckdb.Arrow
+	inTx   bool
+	calls  chan func() // run on the DuckDB thread, see do
+	closed bool
 }
 
 // Open opens (creating if needed) the database at path; "" is in memory.
 func Open(ctx context.Context, path string) (*DB, error) {
 	useHugePages()
-	connector, err := duckdb.NewConnector(path, nil)
-	if err != nil {
-		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
-	}
-	sdb := sql.OpenDB(connector)
-	conn, err := sdb.Conn(ctx)
-	if err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
-	}
-	db := &DB{path: path, sql: sdb, conn: conn}
-	err = conn.Raw(func(dc any) error {
-		a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		db.arrow = a
-		return err
+	db := &DB{path: path, calls: make(chan func())}
+	go db.thread()
+	err := db.do(func() error {
+		connector, err := duckdb.NewConnector(path, nil)
+		if err != nil {
+			return err
+		}
+		db.sql = sql.OpenDB(connector)
+		if db.conn, err = db.sql.Conn(ctx); err != nil {
+			return err
+		}
+		return db.conn.Raw(func(dc any) error {
+			a, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+			db.arrow = a
+			return err
+		})
 	})
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening database %s: %w", displayPath(path), err)
 	}
 	return db, nil
+}
+
+// thread runs the calls sent by do on one locked OS thread until Close.
+// It does not unlock: the thread ends with the goroutine, and with it the
+// allocator's per-thread caches.
+func (db *DB) thread() {
+	runtime.LockOSThread()
+	for f := range db.calls {
+		f()
+	}
+}
+
+// do runs f on the DuckDB thread and returns its error. f must not call do.
+func (db *DB) do(f func() error) error {
+	if db.closed {
+		return errors.New("pcapq database " + db.Path() + " is closed")
+	}
+	errc := make(chan error, 1)
+	db.calls <- func() { errc <- f() }
+	return <-errc
 }
 
 func displayPath(p string) string {
@@ -91,30 +126,54 @@ func (db *DB) SetThreads(ctx context.Context, n int) error {
 
 // Close closes the database, rolling back an open capture.
 func (db *DB) Close() error {
+	if db.closed {
+		return nil
+	}
 	if db.inTx {
 		db.Rollback()
 	}
 	var errs []error
-	if db.conn != nil {
-		errs = append(errs, db.conn.Close())
-	}
-	errs = append(errs, db.sql.Close())
+	db.do(func() error {
+		if db.conn != nil {
+			errs = append(errs, db.conn.Close())
+		}
+		if db.sql != nil {
+			errs = append(errs, db.sql.Close())
+		}
+		return nil
+	})
+	close(db.calls)
+	db.closed = true
 	return errors.Join(errs...)
 }
 
 // Exec runs a statement on the pinned connection.
 func (db *DB) Exec(ctx context.Context, q string, args ...any) error {
+	return db.do(func() error { return db.exec(ctx, q, args...) })
+}
+
+// exec is Exec on the DuckDB thread.
+func (db *DB) exec(ctx context.Context, q string, args ...any) error {
 	_, err := db.conn.ExecContext(ctx, q, args...)
 	return err
 }
 
-// Query runs a query on the pinned connection.
-func (db *DB) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return db.conn.QueryContext(ctx, q, args...)
+// Query runs a query on the pinned connection. The rows are read on the
+// caller's thread.
+func (db *DB) Query(ctx context.Context, q string, args ...any) (rows *sql.Rows, err error) {
+	err = db.do(func() error {
+		rows, err = db.conn.QueryContext(ctx, q, args...)
+		return err
+	})
+	return rows, err
 }
 
 // EnsureSchema creates every missing table and the views.
 func (db *DB) EnsureSchema(ctx context.Context) error {
+	return db.do(func() error { return db.ensureSchema(ctx) })
+}
+
+func (db *DB) ensureSchema(ctx context.Context) error {
 	// A database from before packets became a view has a packets table.
 	var kind string
 	err := db.conn.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'packets'").Scan(&kind)
@@ -126,7 +185,7 @@ func (db *DB) EnsureSchema(ctx context.Context) error {
 			if (t.View != "") != views {
 				continue
 			}
-			if err := db.Exec(ctx, t.CreateSQL()); err != nil {
+			if err := db.exec(ctx, t.CreateSQL()); err != nil {
 				return fmt.Errorf("creating %s: %w", t.Name, err)
 			}
 		}
@@ -138,8 +197,16 @@ func (db *DB) EnsureSchema(ctx context.Context) error {
 // returns its capture_id. A capture already ingested from the same path
 // (not stdin) is deleted in the same transaction and its id reused, so a
 // re-ingest replaces rows and a failed one leaves the old rows in place.
-func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
-	if err := db.Exec(ctx, "BEGIN TRANSACTION"); err != nil {
+func (db *DB) BeginCapture(ctx context.Context, path string) (id int32, err error) {
+	err = db.do(func() error {
+		id, err = db.beginCapture(ctx, path)
+		return err
+	})
+	return id, err
+}
+
+func (db *DB) beginCapture(ctx context.Context, path string) (int32, error) {
+	if err := db.exec(ctx, "BEGIN TRANSACTION"); err != nil {
 		return 0, err
 	}
 	db.inTx = true
@@ -152,7 +219,7 @@ func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
 			found = true
 		case errors.Is(err, sql.ErrNoRows):
 		default:
-			db.Rollback()
+			db.rollback()
 			return 0, err
 		}
 	}
@@ -161,8 +228,8 @@ func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
 			if t.View != "" {
 				continue
 			}
-			if err := db.Exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE capture_id = ?", t.Name), id); err != nil {
-				db.Rollback()
+			if err := db.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE capture_id = ?", t.Name), id); err != nil {
+				db.rollback()
 				return 0, err
 			}
 		}
@@ -170,7 +237,7 @@ func (db *DB) BeginCapture(ctx context.Context, path string) (int32, error) {
 	}
 	row := db.conn.QueryRowContext(ctx, "SELECT coalesce(max(capture_id), 0) + 1 FROM captures")
 	if err := row.Scan(&id); err != nil {
-		db.Rollback()
+		db.rollback()
 		return 0, err
 	}
 	return id, nil
@@ -190,6 +257,10 @@ func (db *DB) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	return db.do(func() error { return db.write(t, recs) })
+}
+
+func (db *DB) write(t *schema.Table, recs []arrow.RecordBatch) error {
 	rdr, err := array.NewRecordReader(recs[0].Schema(), recs)
 	if err != nil {
 		return err
@@ -201,8 +272,8 @@ func (db *DB) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 	}
 	defer release()
 	ctx := context.Background()
-	err = db.Exec(ctx, fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", t.Name, arrowView))
-	if dropErr := db.Exec(ctx, "DROP VIEW IF EXISTS "+arrowView); err == nil {
+	err = db.exec(ctx, fmt.Sprintf("INSERT INTO %s SELECT * FROM %s", t.Name, arrowView))
+	if dropErr := db.exec(ctx, "DROP VIEW IF EXISTS "+arrowView); err == nil {
 		err = dropErr
 	}
 	return err
@@ -226,6 +297,10 @@ type CaptureRow struct {
 
 // FinishCapture writes the captures row and commits.
 func (db *DB) FinishCapture(ctx context.Context, c CaptureRow) error {
+	return db.do(func() error { return db.finishCapture(ctx, c) })
+}
+
+func (db *DB) finishCapture(ctx context.Context, c CaptureRow) error {
 	var size any
 	if c.FileSize >= 0 {
 		size = c.FileSize
@@ -243,12 +318,12 @@ func (db *DB) FinishCapture(ctx context.Context, c CaptureRow) error {
 	}
 	args = append(args, c.Packets, c.Bytes, first, last, time.Now().UTC(), c.Version, c.Warnings, c.Complete)
 	q := "INSERT INTO captures VALUES (?, ?, ?, ?, " + lts + ", ?, ?, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?, ?, ?)"
-	if err := db.Exec(ctx, q, args...); err != nil {
-		db.Rollback()
+	if err := db.exec(ctx, q, args...); err != nil {
+		db.rollback()
 		return fmt.Errorf("writing captures row: %w", err)
 	}
-	if err := db.Exec(ctx, "COMMIT"); err != nil {
-		db.Rollback()
+	if err := db.exec(ctx, "COMMIT"); err != nil {
+		db.rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
 	db.inTx = false
@@ -258,8 +333,12 @@ func (db *DB) FinishCapture(ctx context.Context, c CaptureRow) error {
 // Rollback abandons the open capture: the database keeps what was
 // committed before it.
 func (db *DB) Rollback() error {
+	return db.do(db.rollback)
+}
+
+func (db *DB) rollback() error {
 	db.inTx = false
-	return db.Exec(context.Background(), "ROLLBACK")
+	return db.exec(context.Background(), "ROLLBACK")
 }
 
 // Path is the database file ("(in memory)" for an in-memory database).

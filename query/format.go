@@ -395,7 +395,7 @@ func (o orderedJSON) MarshalJSON() ([]byte, error) {
 // Scalar runs q and returns the first column of the first row.
 func (db *DB) Scalar(ctx context.Context, q string, args ...any) (any, error) {
 	var v any
-	err := db.conn.QueryRowContext(ctx, q, args...).Scan(&v)
+	err := db.do(func() error { return db.conn.QueryRowContext(ctx, q, args...).Scan(&v) })
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
