@@ -17,5 +17,7 @@ func newArena(size int) *arena {
 	m = m[skip : skip+size : skip+size]
 	_ = syscall.Madvise(m, 14) // MADV_HUGEPAGE; without THP the region still works
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(m)))
-	return &arena{mem: m, lo: lo, hi: lo + uintptr(size)}
+	a := &arena{mem: m, lo: lo, hi: lo + uintptr(size)}
+	a.initFree()
+	return a
 }

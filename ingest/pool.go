@@ -16,16 +16,17 @@ import (
 // the memory in use stays at what is in flight.
 //
 // Sizes are rounded up to a power of two. With an arena (sharedPool),
-// buffers come from it while it has room and always go back to the free
-// lists; a buffer never freed (an error path that drops a batch) is lost to
-// the arena, which is bounded, and later buffers then come from Go memory.
-// Go-memory buffers are pooled up to maxPooled bytes; past that, or when a
-// freed buffer's capacity is not one of the classes, the garbage collector
-// takes them, as it takes any buffer never freed.
+// buffers come from it while it has room and always go back to it (see
+// arena); a buffer never freed (an error path that drops a batch) is lost
+// to the arena, which is bounded, and buffers the arena cannot hold come
+// from Go memory. Go-memory buffers are pooled in free lists per size up
+// to maxPooled bytes; past that, or when a freed buffer's capacity is not
+// one of the classes, the garbage collector takes them, as it takes any
+// buffer never freed.
 type poolAllocator struct {
 	mu        sync.Mutex
-	free      [poolClasses][][]byte
-	pooled    int // bytes of Go memory held in free lists
+	free      [poolClasses][][]byte // Go memory only
+	pooled    int                   // bytes of Go memory held in free lists
 	maxPooled int
 	arena     *arena // nil: Go memory only
 }
@@ -64,24 +65,24 @@ func (a *poolAllocator) Allocate(size int) []byte {
 		return memory.DefaultAllocator.Allocate(size)
 	}
 	a.mu.Lock()
+	if b := a.arena.alloc(c); b != nil {
+		dirty := a.arena.touch(b, size)
+		a.mu.Unlock()
+		clear(b[:dirty]) // Arrow's allocators hand out zeroed memory
+		return b[:size]
+	}
 	if l := a.free[c]; len(l) > 0 {
 		b := l[len(l)-1]
 		l[len(l)-1] = nil
 		a.free[c] = l[:len(l)-1]
-		if !a.arena.owns(b) {
-			a.pooled -= cap(b)
-		}
+		a.pooled -= cap(b)
 		a.mu.Unlock()
 		b = b[:size]
-		clear(b) // Arrow's allocators hand out zeroed memory
+		clear(b)
 		return b
 	}
-	n := 1 << (c + poolMinShift)
-	if b := a.arena.alloc(n); b != nil {
-		a.mu.Unlock()
-		return b[:size]
-	}
 	a.mu.Unlock()
+	n := 1 << (c + poolMinShift)
 	b := make([]byte, n)
 	if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
 		// Go places power-of-two objects of 64 bytes and more at
@@ -114,7 +115,7 @@ func (a *poolAllocator) Free(b []byte) {
 	}
 	a.mu.Lock()
 	if a.arena.owns(b) {
-		a.free[c] = append(a.free[c], b[:0]) // arena memory is always kept
+		a.arena.release(b, c) // arena memory is always kept
 	} else if a.pooled+n <= a.maxPooled {
 		a.free[c] = append(a.free[c], b[:0])
 		a.pooled += n

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
+	"math/rand/v2"
 	"testing"
 	"unsafe"
 
@@ -153,7 +154,8 @@ func TestPipelineReleasesEveryBuffer(t *testing.T) {
 }
 
 // The arena hands out aligned blocks until it is full; the pool then falls
-// back to Go memory, and keeps every arena block it gets back.
+// back to Go memory. Blocks given back merge, so a freed arena serves a
+// block of any size again, zeroed.
 func TestArenaPool(t *testing.T) {
 	ar := newArena(1 << 20)
 	if ar == nil {
@@ -169,8 +171,8 @@ func TestArenaPool(t *testing.T) {
 		if !ar.owns(b) {
 			t.Fatalf("block %d not from the arena", i)
 		}
-		if uintptr(unsafe.Pointer(unsafe.SliceData(b)))%64 != 0 {
-			t.Errorf("block %d not aligned", i)
+		if (uintptr(unsafe.Pointer(unsafe.SliceData(b)))-ar.lo)%(256<<10) != 0 {
+			t.Errorf("block %d not aligned to its size", i)
 		}
 		b[0], b[len(b)-1] = 1, 2 // writable
 		got = append(got, b)
@@ -180,17 +182,81 @@ func TestArenaPool(t *testing.T) {
 		t.Fatalf("allocation past the arena: owned %v len %d", ar.owns(extra), len(extra))
 	}
 	for _, b := range got {
-		a.Free(b) // kept although maxPooled is 0
+		a.Free(b)
 	}
 	a.Free(extra) // Go memory over maxPooled: dropped
-	if n := len(a.free[poolClass(256<<10)]); n != 4 {
-		t.Errorf("%d blocks pooled, want the 4 arena blocks", n)
+	whole := a.Allocate(1 << 20)
+	if !ar.owns(whole) {
+		t.Fatal("the four freed quarters did not merge back into the whole arena")
 	}
-	if b := a.Allocate(200 << 10); !ar.owns(b) || b[0] != 0 {
-		t.Errorf("reuse: owned %v, first byte %d (want zeroed arena block)", ar.owns(b), b[0])
+	if whole[0] != 0 || whole[256<<10] != 0 || whole[len(whole)-1] != 0 {
+		t.Error("reused arena memory not zeroed")
 	}
+	a.Free(whole)
 	// Arena blocks do not count against the bound on pooled Go memory.
 	if a.pooled != 0 {
 		t.Errorf("pooled Go memory %d after arena blocks came and went, want 0", a.pooled)
+	}
+}
+
+// Random allocations and frees of every size: live blocks never overlap
+// (each keeps the bytes written into it), every block comes zeroed over
+// the size asked for, and once all is freed the arena is whole again.
+func TestArenaBuddy(t *testing.T) {
+	ar := newArena(4 << 20)
+	if ar == nil {
+		t.Skip("no arena on this platform")
+	}
+	a := &poolAllocator{arena: ar}
+	rng := rand.New(rand.NewPCG(1, 2))
+	type live struct {
+		b   []byte
+		tag byte
+	}
+	var blocks []live
+	check := func(l live) {
+		for i, v := range l.b {
+			if v != l.tag {
+				t.Fatalf("block of %d bytes tagged %d has %d at %d: overlapped", len(l.b), l.tag, v, i)
+			}
+		}
+	}
+	for step := 0; step < 20000; step++ {
+		if len(blocks) > 0 && rng.IntN(2) == 0 {
+			i := rng.IntN(len(blocks))
+			check(blocks[i])
+			a.Free(blocks[i].b)
+			blocks[i] = blocks[len(blocks)-1]
+			blocks = blocks[:len(blocks)-1]
+			continue
+		}
+		size := 1 + rng.IntN(1<<(6+rng.IntN(14)))
+		b := a.Allocate(size)
+		if len(b) != size {
+			t.Fatalf("asked %d got %d", size, len(b))
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("block of %d bytes not zeroed at %d", size, i)
+			}
+		}
+		tag := byte(1 + step%255)
+		for i := range b {
+			b[i] = tag
+		}
+		blocks = append(blocks, live{b, tag})
+	}
+	for _, l := range blocks {
+		check(l)
+		a.Free(l.b)
+	}
+	for c := range ar.free {
+		want := 0
+		if c == ar.top {
+			want = len(ar.mem) >> (ar.top + poolMinShift)
+		}
+		if n := len(ar.free[c].offs); n != want {
+			t.Errorf("class %d: %d free blocks after freeing everything, want %d", c, n, want)
+		}
 	}
 }
