@@ -36,18 +36,18 @@ type unacked struct {
 // tcp_analyze_sequence_number sees them.
 type taState struct {
 	baseSet         bool
+	winScale        int8 // -1 unknown, -2 no scaling
 	base            uint32
 	nextseq         uint32
-	nextseqFrame    int64
-	nextseqTime     int64
 	maxseqtobeacked uint32
 	lastack         uint32
-	lastackTime     int64
-	dupacknum       int32
-	lastnondupack   int64
 	window          uint32
-	winScale        int8 // -1 unknown, -2 no scaling
 	lastSegFlags    uint32
+	dupacknum       int32
+	nextseqFrame    int64
+	nextseqTime     int64
+	lastackTime     int64
+	lastnondupack   int64
 	segs            []unacked
 }
 

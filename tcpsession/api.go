@@ -41,7 +41,7 @@ type Options struct {
 	MaxBufferedBytes int64
 	MaxFlowBuffered  int64
 	// MaxFlows bounds live flows per Tracker (a live TCP flow costs about
-	// 2.5 KB). Past it, a closed connection or unanswered attempt waiting
+	// 1.1 KB: 1 KB of state, its map entry and Community ID). Past it, a closed connection or unanswered attempt waiting
 	// out the close delay ends early (counted, one summary warning);
 	// failing that, the least recently active flow is evicted (marked and
 	// warned). The ingest pipeline splits its total across its shards.

@@ -32,28 +32,30 @@ const (
 // endpoint is one side of a connection: Zeek's TCP_Endpoint plus packet
 // counters, tshark analysis state and the reassembly buffer.
 type endpoint struct {
+	// Fields are ordered by size so that the struct has no padding: a
+	// SYN flood or a million short connections keeps MaxFlows of these
+	// (two per connection) in memory.
 	state, prevState uint8
 	didClose         bool
 	initd            bool
+	active           bool // sent at least one packet (UDP/ICMP state)
+	synSeen          bool
 	start            uint32 // Zeek StartSeq
 	lastRaw          uint32 // Zeek LastSeq
-	lastRel          int64  // LastSeq relative to start, 64-bit
 	ackRaw           uint32 // Zeek AckSeq: highest ack from the peer
+	synSeq           uint32
+	finCnt           uint32 // saturates
+	rxmtCnt, rxmtThr uint32
+	gapCnt, gapThr   uint32
+	win0Cnt, win0Thr uint32
+	lastRel          int64 // LastSeq relative to start, 64-bit
 	ackRel           int64
-	finCnt           int
 	finRel           int64 // relative seq just past the FIN, 0 when none
 	histLastSYN      int64
 	histLastFIN      int64
 	histLastRST      int64
-	rxmtCnt, rxmtThr uint32
-	gapCnt, gapThr   uint32
-	win0Cnt, win0Thr uint32
 
 	pkts, bytes, ipBytes int64
-	active               bool // sent at least one packet (UDP/ICMP state)
-
-	synSeen bool
-	synSeq  uint32
 
 	ta taState
 	rs reasm

@@ -1,6 +1,8 @@
 package tcpsession
 
 import (
+	"math"
+
 	"github.com/pcapq/pcapq/decode"
 )
 
@@ -73,7 +75,9 @@ func (t *Tracker) processTCP(c *conn, frame, ts int64, p *decode.Packet, dir Dir
 		c.row.TsEnd = ts
 	}
 	if fin {
-		e.finCnt++
+		if e.finCnt < math.MaxUint32 {
+			e.finCnt++
+		}
 		e.finRel = relSeq + int64(segLen)
 	}
 	var relAck int64

@@ -99,7 +99,7 @@ type Tracker struct {
 // maxLastSyn bounds Tracker.lastSyn; past it, entries older than
 // closeDelay are dropped, and if that is not enough the map is cleared
 // (losing only the handshake RTT of very late answers).
-const maxLastSyn = 1 << 16
+const maxLastSyn = 1 << 14
 
 // NewTracker returns a Tracker that reports to sink. Zero or negative
 // bounds in opts are replaced by the DefaultOptions values.

@@ -3,6 +3,7 @@ package tcpsession
 import (
 	"net/netip"
 	"testing"
+	"unsafe"
 
 	"github.com/pcapq/pcapq/decode"
 )
@@ -328,5 +329,14 @@ func TestStreamClosedAtFIN(t *testing.T) {
 				t.Errorf("flows = %+v, want one with service test", sink.flows)
 			}
 		})
+	}
+}
+
+// A live flow must fit Go's 1024-byte size class: MaxFlows of them are
+// held at once (the SYN-flood and short-flow memory bounds in
+// benchmarks/memory.sh), and the next class is 1152 bytes.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(conn{}); n > 1024 {
+		t.Errorf("conn is %d bytes, want at most 1024 (reorder fields by size, or move rarely used state out of line)", n)
 	}
 }
