@@ -15,8 +15,8 @@
 // the number of batches in flight, and the results (rows, flow ids) are the
 // same for any worker count. Arrow buffers and batch buffers come from one
 // process-wide pool (poolAllocator) backed by an arena of transparent huge
-// pages: released buffers are reused, so the memory in use stays at what is
-// in flight and is faulted in once. The packets rows are written to the
+// pages with a buddy allocator: released buffers are reused for any size,
+// so the memory in use stays at what is in flight and is faulted in once. The packets rows are written to the
 // packets_data table (integers where packets shows text; see schema).
 //
 // Readers: Open and NewReader find gzip or zstd compression by its magic

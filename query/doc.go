@@ -6,7 +6,9 @@
 // text report (see Escape).
 //
 // On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
-// maps is advised for transparent huge pages (hugepages.go).
+// maps is advised for transparent huge pages (hugepages.go). Every call a
+// DB makes into DuckDB runs on one locked OS thread, so that jemalloc's
+// per-thread caches of freed memory do not multiply (see DB).
 //
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query
