@@ -9,6 +9,7 @@
 #   SCENARIOS="synflood wrap" benchmarks/memory.sh
 #   N_SHORT=500000 OOO_BYTES=$((256<<20)) benchmarks/memory.sh
 #   PCAPQ=/tmp/pcapq-mem benchmarks/memory.sh   # binary to measure (default bin/pcapq)
+#   PCAPQ_ARGS="--max-flows 65536" benchmarks/memory.sh   # extra ingest flags
 #   REGEN=1 benchmarks/memory.sh                # regenerate captures that exist
 #
 # Captures go to benchmarks/data/mem/ (gitignored); databases to
@@ -74,7 +75,7 @@ for s in $SCENARIOS; do
   fi
   db=$out/$s.duckdb
   rm -f "$db" "$db.wal"
-  if ! /usr/bin/time -f '%e %M' -o "$out/$s.time" "$PCAPQ" ingest -q "$cap" -o "$db" 2>"$out/$s.err"; then
+  if ! /usr/bin/time -f '%e %M' -o "$out/$s.time" "$PCAPQ" ingest -q ${PCAPQ_ARGS:-} "$cap" -o "$db" 2>"$out/$s.err"; then
     echo "| $s | | | | | | | | FAIL: ingest exited non-zero: $(tail -c 300 "$out/$s.err" | tr '\n|' ' /') |"
     continue
   fi

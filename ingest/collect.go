@@ -74,7 +74,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		// smaller groups so what waits in Arrow stays bounded.
 		flows:   newTableBuilder(mem, schema.Flows, 1<<16),
 		events:  newTableBuilder(mem, schema.TCPEvents, 1<<16),
-		http:    newTableBuilder(mem, schema.HTTP, 1<<13),
+		http:    newTableBuilder(mem, schema.HTTP, 1<<12),
 		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
 		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
 		flowCol: array.NewInt64Builder(mem),

@@ -60,7 +60,7 @@ func DefaultOptions() Options {
 		ICMPIdleTimeout:  60 * sec,
 		MaxBufferedBytes: 64 << 20,
 		MaxFlowBuffered:  4 << 20,
-		MaxFlows:         1 << 18,
+		MaxFlows:         1 << 16,
 	}
 }
 

@@ -25,7 +25,7 @@ type IngestCmd struct {
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
 	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
-	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.2 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"262144"`
+	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"65536"`
 	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long (capture time) ends, marked evicted (Zeek's tcp_inactivity_timeout)." default:"5m"`
 	UDPIdleTimeout time.Duration `name:"udp-idle-timeout" group:"Flow tracking" help:"A UDP, ICMP or other flow without packets for this long ends, marked evicted (Zeek's udp/icmp_inactivity_timeout)." default:"1m"`
 	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows; past it the oldest holes are skipped as gaps (flows marked capped and warned)." default:"64MiB"`

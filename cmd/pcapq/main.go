@@ -28,8 +28,8 @@ type Globals struct {
 	Quiet         bool   `short:"q" help:"No progress bar or summary on stderr."`
 	Workers       int    `help:"Decode workers and flow shards (0 = one per CPU). Results do not depend on it." default:"0"`
 	DuckDBThreads int    `name:"duckdb-threads" help:"DuckDB worker threads (0: one while ingesting, as the pipeline keeps the other cores busy; one per CPU for queries)." default:"0"`
-	DuckDBMemory  string `name:"duckdb-memory" help:"DuckDB memory limit while ingesting; past it DuckDB spills to disk." default:"128MB"`
-	GoMemory      string `name:"go-memory" help:"Soft limit for pcapq's own heap, e.g. 256MiB (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"256MiB"`
+	DuckDBMemory  string `name:"duckdb-memory" help:"DuckDB memory limit while ingesting; past it DuckDB spills to disk." default:"64MB"`
+	GoMemory      string `name:"go-memory" help:"Soft limit for pcapq's own heap, e.g. 256MiB (the garbage collector works harder near it); 0 = Go's default or GOMEMLIMIT." default:"144MiB"`
 	CPUProfile    string `name:"cpuprofile" hidden:"" help:"Write a Go CPU profile to this file."`
 	MemProfile    string `name:"memprofile" hidden:"" help:"Write a Go allocation profile to this file at exit."`
 	FlushRows     int    `hidden:"" help:"Packet rows gathered per DuckDB insert (tuning)." default:"0"`
