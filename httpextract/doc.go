@@ -36,7 +36,19 @@
 // the bytes after the header block as sent (chunk framing included).
 // Decoding stops at Options.MaxDecompressed decoded bytes or
 // Options.MaxRatio decoded bytes per compressed byte, with Error
-// "inflate_limit_exceeded"; undecodable data gives "inflate_failed".
+// "inflate_limit_exceeded"; undecodable data gives "inflate_failed"; a body
+// cut short (a gap, the end of the stream) counts what decoded.
+//
+// Unless Options.KeepBodies, decoding only counts: a count-only decoder
+// reads every Huffman code and checks the stream as klauspost/compress
+// would, but never produces the decoded bytes (a match adds its length),
+// and gives the same RespBodyLen and Error for every body, with two
+// exceptions. The gzip CRC-32 and zlib Adler-32 of the decoded bytes are not
+// checked (the gzip ISIZE is), so a body wrong only there decodes without
+// error. And a Huffman code with no symbols (an empty distance code, say)
+// fails the body when used, as RFC 1951, zlib and Go's compress/flate have
+// it, where klauspost/compress v1.20.3 decodes with the code of an earlier
+// block. With KeepBodies, klauspost/compress decodes.
 //
 // # Bad input
 //
@@ -61,8 +73,11 @@
 // No goroutine per stream. A direction buffers only the unparsed tail of
 // the current line (at most MaxHeaderBytes); bodies are counted, not
 // buffered, unless Options.KeepBodies (then up to MaxBodyKeep per body).
-// Decompression stages at most 128 KiB of compressed input per direction
-// because the decoders pull input while streams push it (see inflate.go).
+// Counting a compressed body carries at most 1.3 KiB of compressed input
+// between segments (an unfinished block header or symbol) and holds 21 KB
+// of decoding state per direction. With KeepBodies, decompression stages
+// at most 128 KiB of compressed input per direction because the decoders
+// pull input while streams push it (see inflate.go).
 // Body bytes in steady state allocate nothing; per transaction the parser
 // allocates the row, its strings and headers.
 //

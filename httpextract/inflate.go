@@ -17,30 +17,39 @@ const (
 	encDeflate
 )
 
-// The decompressors pull their input (io.Reader) while the stream pushes
-// it (StreamHandler.Data), and a pull decoder that runs dry fails for good.
-// So compressed bytes are staged in a bounded buffer and the decoder only
-// runs while at least zLowWater bytes are staged, or once the body has
-// ended. One decoder step emits at most one 32 KiB window and consumes at
-// most about that much input for stored blocks, and less than two bytes
-// per output byte for Huffman blocks, so 64 KiB of look-ahead is enough for
-// every stream a real encoder writes. A crafted stream that still runs dry
-// (say, thousands of empty blocks) is reported as inflate_failed.
+// Bodies are decoded two ways. When the decoded bytes are only counted
+// (keep == nil, bodies not kept), a counter decodes without producing them
+// (inflatecount.go). When they are kept, klauspost/compress decodes them:
+// the rest of this file.
+//
+// klauspost's decompressors pull their input (io.Reader) while the stream
+// pushes it (StreamHandler.Data), and a pull decoder that runs dry fails
+// for good. So compressed bytes are staged in a bounded buffer and the
+// decoder only runs while at least zLowWater bytes are staged, or once the
+// body has ended. One decoder step emits at most one 32 KiB window and
+// consumes at most about that much input for stored blocks, and less than
+// two bytes per output byte for Huffman blocks, so 64 KiB of look-ahead is
+// enough for every stream a real encoder writes. A crafted stream that
+// still runs dry (say, thousands of empty blocks) is reported as
+// inflate_failed on this path; the counter has no such limit.
 const (
 	zLowWater = 80 << 10
 	zBufCap   = zLowWater + 48<<10
 	zScratch  = 32 << 10
 )
 
-// scratchPool holds decoder output buffers: the decoded bytes are only
-// counted (and copied when bodies are kept), so one buffer is borrowed per
-// pump instead of one being held per stream.
+// scratchPool holds decoder output buffers: keep copies the decoded bytes
+// out, so one buffer is borrowed per pump instead of one being held per
+// stream.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, zScratch); return &b }}
 
 // inflater decodes one gzip or deflate body incrementally. It is reused for
-// every body of its stream direction (Reset keeps the decoder state
+// every body of its stream direction (reset keeps the decoder state
 // allocations).
 type inflater struct {
+	cnt      *counter // decodes when counting, allocated on first use
+	counting bool     // keep == nil: cnt decodes; done, err and out copy its results
+
 	in  []byte // staged compressed bytes in[r:]
 	r   int
 	eof bool // the body has ended: running dry is the end of input
@@ -68,7 +77,8 @@ type inflater struct {
 	src bytes.Reader
 }
 
-// reset prepares for a new body.
+// reset prepares for a new body. keep, when not nil, receives the decoded
+// bytes; else they are only counted, by the counter.
 func (z *inflater) reset(enc uint8, maxOut, ratio int64, keep func([]byte)) {
 	z.in = z.in[:0]
 	z.r = 0
@@ -83,12 +93,30 @@ func (z *inflater) reset(enc uint8, maxOut, ratio int64, keep func([]byte)) {
 	z.ratio = ratio
 	z.keep = keep
 	z.rd = nil
+	z.counting = keep == nil
+	if z.counting {
+		if z.cnt == nil {
+			z.cnt = new(counter)
+		}
+		z.cnt.reset(enc, maxOut, ratio)
+		z.result()
+	}
+}
+
+// result takes the counter's results.
+func (z *inflater) result() {
+	z.out, z.err, z.done = z.cnt.out, z.cnt.err, z.cnt.done
 }
 
 // write stages compressed body bytes and decodes what can safely be.
 func (z *inflater) write(data []byte) {
 	z.fed += int64(len(data))
 	if z.done {
+		return
+	}
+	if z.counting {
+		z.cnt.write(data)
+		z.result()
 		return
 	}
 	if z.in == nil {
@@ -110,7 +138,12 @@ func (z *inflater) write(data []byte) {
 // finish decodes whatever is staged; the body has ended.
 func (z *inflater) finish() {
 	z.eof = true
-	if !z.done {
+	switch {
+	case z.done:
+	case z.counting:
+		z.cnt.finish()
+		z.result()
+	default:
 		z.pump()
 	}
 	z.keep = nil
@@ -224,6 +257,7 @@ func (z *inflater) start() bool {
 // release drops the buffers at the end of the stream.
 func (z *inflater) release() {
 	z.in = nil
+	z.cnt = nil
 	z.gz, z.fl, z.zl, z.rd = nil, nil, nil, nil
 	z.keep = nil
 }

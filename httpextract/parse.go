@@ -808,10 +808,11 @@ func (h *handler) endHeaders(p *half) {
 	}
 	if p.enc != encNone {
 		p.useInf = true
-		p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, nil)
+		var keep func([]byte) // decoded bytes are only needed to keep them
 		if h.opts.KeepBodies {
-			p.inf.keep = p.keepBytes
+			keep = p.keepBytes
 		}
+		p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, keep)
 	}
 	switch {
 	case p.chunked:
