@@ -56,6 +56,7 @@ type pcapReader struct {
 	limit    uint32
 	err      error
 	warns    warnings
+	data     []byte // record data too long for the read buffer (readView)
 }
 
 const pcapFileHeaderLen = 24
@@ -145,7 +146,7 @@ func (p *pcapReader) Next(r *Record) error {
 		return p.err
 	}
 	p.in.skip(p.hdrLen) // cannot fail: the bytes are buffered
-	r.Data, err = p.in.readInto(r.Data, int(caplen))
+	r.Data, err = p.in.readView(&p.data, int(caplen))
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			p.stop(p.in.formatErr(off, ErrTruncated,

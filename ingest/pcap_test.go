@@ -237,6 +237,38 @@ func TestPcapBigRecordWithBigSnaplen(t *testing.T) {
 	}
 }
 
+// Records that fit the read buffer come as views of it, longer ones through
+// the reader's own buffer: mixed, each has its own bytes, and a file cut
+// inside either kind keeps what came before.
+func TestPcapRecordsAroundReadBuffer(t *testing.T) {
+	sizes := []int{60, bufSize + 100, 1500, bufSize, 0, 3 * bufSize, 70}
+	var recs []pcapRec
+	for i, n := range sizes {
+		recs = append(recs, pcapRec{Data: pkt(n, byte(i))})
+	}
+	b := buildPcap(true, pcapMicroBE, 2, 4, 4*bufSize, 1, recs...)
+	got, err := readAll(t, mustReader(t, b))
+	if err != io.EOF || len(got) != len(sizes) {
+		t.Fatalf("%d records, err %v", len(got), err)
+	}
+	for i, n := range sizes {
+		if !bytes.Equal(got[i].Data, pkt(n, byte(i))) {
+			t.Errorf("record %d (%d bytes): wrong data", i, n)
+		}
+	}
+	for _, cut := range []int{len(b) - 10, len(b) - 70 - 16 - 3*bufSize + 50} {
+		got, err := readAll(t, mustReader(t, b[:cut]))
+		if !errors.Is(err, ErrTruncated) || len(got) >= len(sizes) {
+			t.Errorf("cut at %d: %d records, err %v; want the complete ones and ErrTruncated", cut, len(got), err)
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].Data, pkt(sizes[i], byte(i))) {
+				t.Errorf("cut at %d: record %d: wrong data", cut, i)
+			}
+		}
+	}
+}
+
 // zeek-trunc-hdr.pcap: caplen 8 > snaplen 1. tcpdump and tshark read it.
 func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
 	b := buildPcap(true, pcapMicroBE, 2, 4, 1, 1, pcapRec{Data: pkt(8, 0), OrigLen: 78}, pcapRec{Data: pkt(4, 0), OrigLen: 2})

@@ -109,6 +109,28 @@ func (in *input) readInto(dst []byte, n int) ([]byte, error) {
 	return dst, nil
 }
 
+// readView returns the next n bytes. While they fit the read buffer they
+// are a view of it, valid until the next read from in (no copy: the
+// pipeline copies every record into its batch anyway); else they are read
+// into *own, as readInto does. A stream that ends first returns the bytes
+// there were and io.ErrUnexpectedEOF (io.EOF when there were none).
+func (in *input) readView(own *[]byte, n int) ([]byte, error) {
+	if n <= in.br.Size() {
+		b, err := in.br.Peek(n)
+		if err != bufio.ErrBufferFull {
+			m, _ := in.br.Discard(len(b))
+			in.off += int64(m)
+			if err == io.EOF && len(b) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return b, err
+		}
+	}
+	var err error
+	*own, err = in.readInto(*own, n)
+	return *own, err
+}
+
 // release frees the decompressor, if any, once reading has stopped.
 func (in *input) release() {
 	if in.close != nil {
