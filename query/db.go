@@ -30,9 +30,9 @@ import (
 // whatever OS thread the goroutine is on, so over a long ingest DuckDB's
 // allocations wandered over many threads, each keeping its own freed
 // memory: peak RSS grew with capture size although DuckDB's live memory
-// stayed under its limit (packets-only, 1x/2.5x/5x the benchmark capture:
-// 229/258/289 MB; on one thread, with the 64MB ingest limit: 208/224/222
-// MB; benchmarks/RESULTS.md).
+// stayed under its limit (packets-only at 1x/2.5x/5x the benchmark
+// capture with a 128MB limit: 220-253/271-320/312-341 MB before,
+// 220/254/287 MB on one thread; benchmarks/RESULTS.md).
 type DB struct {
 	path   string
 	sql    *sql.DB
