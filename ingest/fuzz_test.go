@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testcorpus"
 )
 
 // fuzzBufSize is the read buffer in the fuzz tests: small, so records span
@@ -24,7 +26,7 @@ const fuzzBufSize = 64
 // suffix, when the corpus is present (seeds only; the fuzz tests run without
 // it).
 func corpusSeeds(suffix string, maxSize int64) [][]byte {
-	dir, ok := findCorpus()
+	dir, ok := testcorpus.Find()
 	if !ok {
 		return nil
 	}

@@ -17,16 +17,7 @@ import (
 
 // corpusDir finds shared/corpus beside the repository root, or skips the
 // test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skip("external capture corpus shared/corpus not found beside the repository; skipping")
-	}
-	return dir
-}
-
-func findCorpus() (string, bool) { return testcorpus.Find() }
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
 // capinfosRow is what corpus/capinfos.tsv says about one capture.
 type capinfosRow struct {
