@@ -253,11 +253,13 @@ func appendOptI64(b array.Builder, v int64, ok bool) {
 	}
 }
 
+// appendOptStr appends v, NULL when empty. Text from traffic need not be
+// UTF-8: it is stored as schema.ValidText makes it.
 func appendOptStr(b array.Builder, v string) {
 	if v == "" {
 		b.AppendNull()
 	} else {
-		b.(*array.StringBuilder).Append(v)
+		b.(*array.StringBuilder).Append(schema.ValidText(v))
 	}
 }
 
@@ -355,11 +357,11 @@ func appendHeaders(b array.Builder, hs []httpextract.Header) {
 		if dup {
 			continue
 		}
-		kb.Append(h.Name)
+		kb.Append(schema.ValidText(h.Name))
 		ib.Append(true)
 		for _, h2 := range hs[i:] {
 			if h2.Name == h.Name {
-				vb.Append(h2.Value)
+				vb.Append(schema.ValidText(h2.Value))
 			}
 		}
 	}

@@ -213,7 +213,7 @@ func (db *DB) beginCapture(ctx context.Context, path string) (int32, error) {
 	var id int32
 	found := false
 	if path != "-" {
-		row := db.conn.QueryRowContext(ctx, "SELECT capture_id FROM captures WHERE path = ? ORDER BY capture_id LIMIT 1", path)
+		row := db.conn.QueryRowContext(ctx, "SELECT capture_id FROM captures WHERE path = ? ORDER BY capture_id LIMIT 1", schema.ValidText(path))
 		switch err := row.Scan(&id); {
 		case err == nil:
 			found = true
@@ -312,7 +312,7 @@ func (db *DB) finishCapture(ctx context.Context, c CaptureRow) error {
 	}
 	lts := "[" + strings.Repeat("?,", len(c.LinkTypes))
 	lts = strings.TrimSuffix(lts, ",") + "]::VARCHAR[]"
-	args := []any{c.ID, c.Path, size, c.Format}
+	args := []any{c.ID, schema.ValidText(c.Path), size, c.Format}
 	for _, l := range c.LinkTypes {
 		args = append(args, l)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var update = flag.Bool("update", false, "rewrite SCHEMA.md")
@@ -80,5 +81,29 @@ func TestColumnsUniqueAndTyped(t *testing.T) {
 	}
 	if !strings.Contains(HTTP.CreateSQL(), "req_headers MAP(VARCHAR, VARCHAR[])") {
 		t.Errorf("http headers must be MAP(VARCHAR, VARCHAR[]): %s", HTTP.CreateSQL())
+	}
+}
+
+func TestValidText(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{"plain /path?q=1", "plain /path?q=1"},
+		{"caf\xe9", `caf\xe9`},
+		{"caf\xc3\xa9", "caf\xc3\xa9"},      // valid UTF-8 kept
+		{"\xff\xfe", `\xff\xfe`},            // each invalid byte
+		{"a\x00b\x1b[2J", "a\x00b\x1b[2J"},  // control characters are valid UTF-8
+		{"\xe2\x82", `\xe2\x82`},            // truncated sequence
+		{"\xed\xa0\x80", `\xed\xa0\x80`},    // UTF-16 surrogate
+		{"\xef\xbf\xbd", "\xef\xbf\xbd"},    // U+FFFD itself
+		{`lit\xe9` + "\xe9", `lit\xe9\xe9`}, // backslashes kept
+		{"\xc0\xaf", `\xc0\xaf`},            // overlong '/'
+	} {
+		got := ValidText(c.in)
+		if got != c.want {
+			t.Errorf("ValidText(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("ValidText(%q) = %q is not valid UTF-8", c.in, got)
+		}
 	}
 }

@@ -11,7 +11,7 @@ var Captures = &Table{
 	Doc:  "One row per ingested capture. Ingesting the same path again replaces the capture's rows in every table.",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture number, the key that joins every other table."},
-		{"path", tStr, "Absolute path of the capture as given ('-' for standard input)."},
+		{"path", tStr, "Absolute path of the capture as given ('-' for standard input); bytes of the name that are not UTF-8 are written as \\xNN."},
 		{"file_size", tI64, "Size of the file in bytes as stored (compressed size for .gz/.zst); NULL for stdin."},
 		{"format", tStr, "'pcap', 'pcap-ns' or 'pcapng', with '+gzip' or '+zstd' when compressed."},
 		{"link_types", tStrs, "Link types seen, by LINKTYPE name (e.g. ['EN10MB'])."},
@@ -247,7 +247,7 @@ var Retransmits = &Table{
 // HTTP has one row per HTTP/1.x transaction.
 var HTTP = &Table{
 	Name: "http",
-	Doc:  "One row per HTTP/1.x transaction (request paired with response) from reassembled TCP streams, on any port.",
+	Doc:  "One row per HTTP/1.x transaction (request paired with response) from reassembled TCP streams, on any port. Text taken from the traffic (method, URI, headers, reason phrase) is stored as UTF-8: a byte that is not part of valid UTF-8 is written as \\xNN, as Zeek logs it.",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture."},
 		{"flow_id", tI64, "Connection (flows.flow_id)."},

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"reflect"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
@@ -67,6 +68,26 @@ func main() {
 	os.Exit(code)
 }
 
+// fileName is a file name argument as given: kong's own string mapper
+// goes through JSON, which replaces bytes that are not UTF-8, so a file
+// named in Latin-1 could not be opened.
+type fileName string
+
+// rawString sets a string (or fileName) flag or argument to the
+// argument's bytes unchanged.
+var rawString = kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Value) error {
+	t, err := ctx.Scan.PopValue("file name")
+	if err != nil {
+		return err
+	}
+	s, ok := t.Value.(string)
+	if !ok {
+		return fmt.Errorf("expected a file name, got %v", t.Value)
+	}
+	target.SetString(s)
+	return nil
+})
+
 // run parses args and runs the verb; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cli CLI
@@ -78,6 +99,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exitCode = c }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.TypeMapper(reflect.TypeOf(fileName("")), rawString),
+		kong.NamedMapper("rawpath", rawString),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "pcapq:", err)

@@ -11,15 +11,15 @@ import (
 
 // QueryCmd runs SQL.
 type QueryCmd struct {
-	Args   []string `arg:"" name:"[capture...] sql" help:"Captures to read into memory first (when no --db is given), then the SQL."`
-	DB     string   `short:"d" name:"db" help:"Database written by 'pcapq ingest'."`
-	Format string   `short:"f" help:"Output format: table, csv, json, jsonl, markdown or parquet." default:"table" enum:"table,csv,json,jsonl,markdown,parquet"`
-	Output string   `short:"o" help:"Write the result to this file instead of stdout (required for parquet)."`
+	Args   []fileName `arg:"" name:"[capture...] sql" help:"Captures to read into memory first (when no --db is given), then the SQL."`
+	DB     string     `short:"d" name:"db" type:"rawpath" help:"Database written by 'pcapq ingest'."`
+	Format string     `short:"f" help:"Output format: table, csv, json, jsonl, markdown or parquet." default:"table" enum:"table,csv,json,jsonl,markdown,parquet"`
+	Output string     `short:"o" type:"rawpath" help:"Write the result to this file instead of stdout (required for parquet)."`
 }
 
 // Run opens the database (or ingests the captures into memory) and runs the SQL.
 func (c *QueryCmd) Run(g *Globals) error {
-	sql := c.Args[len(c.Args)-1]
+	sql := string(c.Args[len(c.Args)-1])
 	captures := c.Args[:len(c.Args)-1]
 	if strings.TrimSpace(sql) == "" {
 		return &exitError{2, fmt.Errorf("no SQL given")}
@@ -49,7 +49,7 @@ func (c *QueryCmd) Run(g *Globals) error {
 			quiet := *g
 			quiet.Quiet = true
 			for _, in := range captures {
-				if err = ingestOne(&quiet, db, in, (&IngestCmd{}).options(g)); err != nil {
+				if err = ingestOne(&quiet, db, string(in), (&IngestCmd{}).options(g)); err != nil {
 					break
 				}
 			}
