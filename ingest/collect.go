@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -62,6 +63,7 @@ type collector struct {
 	flowCol                            *array.Int64Builder
 	dirCol                             *array.BooleanBuilder
 	packetsSchema                      *arrow.Schema
+	jsonBuf                            []byte // scratch for header JSON
 }
 
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
@@ -74,7 +76,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		// smaller groups so what waits in Arrow stays bounded.
 		flows:   newTableBuilder(mem, schema.Flows, 1<<16),
 		events:  newTableBuilder(mem, schema.TCPEvents, 1<<16),
-		http:    newTableBuilder(mem, schema.HTTP, 1<<12),
+		http:    newTableBuilder(mem, schema.HTTPData, 1<<12),
 		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
 		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
 		flowCol: array.NewInt64Builder(mem),
@@ -334,18 +336,17 @@ func (c *collector) addEvent(e *tcpsession.Event) {
 	c.p.sum.Events++
 }
 
-func appendHeaders(b array.Builder, hs []httpextract.Header) {
-	mb := b.(*array.MapBuilder)
+// appendHeaders appends headers as the JSON object http_data stores
+// (NULL for nil): names in order of first appearance, each with the array
+// of its values in order (map keys must be unique). Names and values are
+// escaped for JSON after schema.ValidText.
+func appendHeaders(b array.Builder, hs []httpextract.Header, buf []byte) []byte {
+	sb := b.(*array.StringBuilder)
 	if hs == nil {
-		mb.AppendNull()
-		return
+		sb.AppendNull()
+		return buf
 	}
-	mb.Append(true)
-	kb := mb.KeyBuilder().(*array.StringBuilder)
-	ib := mb.ItemBuilder().(*array.ListBuilder)
-	vb := ib.ValueBuilder().(*array.StringBuilder)
-	// MAP keys must be unique: repeated fields become one key with all
-	// values in order of appearance, keys in order of first appearance.
+	buf = append(buf[:0], '{')
 	for i, h := range hs {
 		dup := false
 		for _, prev := range hs[:i] {
@@ -357,14 +358,68 @@ func appendHeaders(b array.Builder, hs []httpextract.Header) {
 		if dup {
 			continue
 		}
-		kb.Append(schema.ValidText(h.Name))
-		ib.Append(true)
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, h.Name)
+		buf = append(buf, ':', '[')
+		n := 0
 		for _, h2 := range hs[i:] {
 			if h2.Name == h.Name {
-				vb.Append(schema.ValidText(h2.Value))
+				if n > 0 {
+					buf = append(buf, ',')
+				}
+				n++
+				buf = appendJSONString(buf, h2.Value)
 			}
 		}
+		buf = append(buf, ']')
 	}
+	buf = append(buf, '}')
+	sb.BinaryBuilder.Append(buf)
+	return buf
+}
+
+// appendJSONString appends s as a JSON string holding schema.ValidText(s):
+// quotes, backslashes and control characters escaped, a byte outside
+// valid UTF-8 as the text \xNN.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		if c >= 0x80 {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || n > 1 {
+				i += n
+				continue
+			}
+		}
+		buf = append(buf, s[start:i]...)
+		switch {
+		case c == '"' || c == '\\':
+			buf = append(buf, '\\', c)
+		case c == '\n':
+			buf = append(buf, '\\', 'n')
+		case c == '\r':
+			buf = append(buf, '\\', 'r')
+		case c == '\t':
+			buf = append(buf, '\\', 't')
+		case c < 0x20:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default: // a byte outside valid UTF-8: the text \xNN
+			buf = append(buf, '\\', '\\', 'x', hex[c>>4], hex[c&15])
+		}
+		i++
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }
 
 func (c *collector) addHTTP(t *httpextract.Transaction) {
@@ -403,8 +458,8 @@ func (c *collector) addHTTP(t *httpextract.Transaction) {
 	appendOptStr(tb.col("content_encoding"), t.ContentEncoding)
 	appendOptI64(tb.col("resp_body_len"), t.RespBodyLen, t.HasStatus)
 	appendOptI64(tb.col("resp_wire_len"), t.RespWireLen, t.HasStatus)
-	appendHeaders(tb.col("req_headers"), t.ReqHeaders)
-	appendHeaders(tb.col("resp_headers"), t.RespHeaders)
+	c.jsonBuf = appendHeaders(tb.col("req_headers_json"), t.ReqHeaders, c.jsonBuf)
+	c.jsonBuf = appendHeaders(tb.col("resp_headers_json"), t.RespHeaders, c.jsonBuf)
 	appendOptStr(tb.col("upgrade"), t.Upgrade)
 	appendOptStr(tb.col("missing"), t.Missing)
 	tb.col("gap").(*array.BooleanBuilder).Append(t.Gap)

@@ -174,11 +174,17 @@ func (db *DB) EnsureSchema(ctx context.Context) error {
 }
 
 func (db *DB) ensureSchema(ctx context.Context) error {
-	// A database from before packets became a view has a packets table.
-	var kind string
-	err := db.conn.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'packets'").Scan(&kind)
-	if err == nil && kind == "BASE TABLE" {
-		return fmt.Errorf("%s was written by an older pcapq (packets is a table, not a view over packets_data): ingest into a new database file", db.Path())
+	// A database from before packets (or http) became a view has a
+	// table of that name.
+	for _, t := range schema.All {
+		if t.View == "" {
+			continue
+		}
+		var kind string
+		err := db.conn.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", t.Name).Scan(&kind)
+		if err == nil && kind == "BASE TABLE" {
+			return fmt.Errorf("%s was written by an older pcapq (%s is a table there, a view now): ingest into a new database file", db.Path(), t.Name)
+		}
 	}
 	for _, views := range []bool{false, true} {
 		for _, t := range schema.All {

@@ -30,11 +30,12 @@ func memDB(t *testing.T) *DB {
 	return db
 }
 
-// The packets view returns exactly the documented columns and types.
-func TestPacketsViewColumns(t *testing.T) {
+// The views and their data tables have exactly the documented columns and
+// types.
+func TestViewColumns(t *testing.T) {
 	ctx := context.Background()
 	db := memDB(t)
-	for _, tb := range []*schema.Table{schema.Packets, schema.PacketsData} {
+	for _, tb := range []*schema.Table{schema.Packets, schema.PacketsData, schema.HTTP, schema.HTTPData} {
 		rows, err := db.Query(ctx, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position", tb.Name)
 		if err != nil {
 			t.Fatal(err)
@@ -109,22 +110,24 @@ func TestPacketsViewFormatting(t *testing.T) {
 	}
 }
 
-// A database whose packets is a table (written before packets became a
-// view) gets a clear error, not a half-migrated schema.
-func TestOldPacketsTableRefused(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.duckdb")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Exec(ctx, "CREATE TABLE packets (capture_id INTEGER)"); err != nil {
-		t.Fatal(err)
-	}
-	err = db.EnsureSchema(ctx)
-	if err == nil || !strings.Contains(err.Error(), "older pcapq") || !strings.Contains(err.Error(), "old.duckdb") {
-		t.Errorf("EnsureSchema on an old database: %v", err)
+// A database whose packets or http is a table (written before they became
+// views) gets a clear error, not a half-migrated schema.
+func TestOldTableRefused(t *testing.T) {
+	for _, name := range []string{"packets", "http"} {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "old.duckdb")
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec(ctx, "CREATE TABLE "+name+" (capture_id INTEGER)"); err != nil {
+			t.Fatal(err)
+		}
+		err = db.EnsureSchema(ctx)
+		if err == nil || !strings.Contains(err.Error(), "older pcapq") || !strings.Contains(err.Error(), "old.duckdb") || !strings.Contains(err.Error(), name+" is a table") {
+			t.Errorf("EnsureSchema on an old database with a %s table: %v", name, err)
+		}
+		db.Close()
 	}
 }
 

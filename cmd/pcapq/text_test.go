@@ -68,18 +68,19 @@ func tcpExchange(t *testing.T, payloads ...[]byte) string {
 // written as \xNN and the capture still ingests.
 func TestHTTPTextNotUTF8(t *testing.T) {
 	file := tcpExchange(t,
-		[]byte("GET /caf\xe9?x=\xff HTTP/1.1\r\nHost: h\xe9\r\nUser-Agent: a\xffb\r\nX-A: \x01ctl\r\nX-A: two\r\n\r\n"),
+		[]byte("GET /caf\xe9?x=\xff HTTP/1.1\r\nHost: h\xe9\r\nUser-Agent: a\xffb\r\nX-A: \x01ctl\r\nX-Q: a\"b\\c\r\nX-A: two\r\n\r\n"),
 		[]byte("HTTP/1.1 200 OK \xe9\r\nContent-Length: 2\r\nContent-Disposition: attachment; filename=\"r\xe9sum\xe9.pdf\"\r\n\r\nhi"),
 	)
 	db := ingestMem(t, 1, file)
 	rows, err := db.Query(context.Background(), `SELECT uri, path, query, host, user_agent, status_msg,
-		resp_headers['Content-Disposition'][1], req_headers['X-A'][1], req_headers['X-A'][2] FROM http`)
+		resp_headers['Content-Disposition'][1], req_headers['X-A'][1], req_headers['X-A'][2], req_headers['X-Q'][1],
+		map_keys(req_headers)::VARCHAR FROM http`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	want := []string{`/caf\xe9?x=\xff`, `/caf\xe9`, `x=\xff`, `h\xe9`, `a\xffb`, `OK \xe9`,
-		`attachment; filename="r\xe9sum\xe9.pdf"`, "\x01ctl", "two"}
+		`attachment; filename="r\xe9sum\xe9.pdf"`, "\x01ctl", "two", `a"b\c`, "[Host, User-Agent, X-A, X-Q]"}
 	n := 0
 	for rows.Next() {
 		n++
