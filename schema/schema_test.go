@@ -79,8 +79,12 @@ func TestColumnsUniqueAndTyped(t *testing.T) {
 	if got := FlagLetters(0xff); got != "FSRPAUEC" {
 		t.Errorf("FlagLetters(0xff) = %q", got)
 	}
-	if !strings.Contains(HTTP.CreateSQL(), "req_headers MAP(VARCHAR, VARCHAR[])") {
-		t.Errorf("http headers must be MAP(VARCHAR, VARCHAR[]): %s", HTTP.CreateSQL())
+	// The view's real column types are checked against these in DuckDB
+	// (query.TestViewColumns).
+	for _, n := range []string{"req_headers", "resp_headers"} {
+		if got := SQLType(HTTP.Columns[HTTP.Index(n)].Type); got != "MAP(VARCHAR, VARCHAR[])" {
+			t.Errorf("http.%s must be MAP(VARCHAR, VARCHAR[]), is %s", n, got)
+		}
 	}
 }
 
