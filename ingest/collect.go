@@ -58,6 +58,7 @@ type collector struct {
 	mem     memory.Allocator
 	packets []arrow.RecordBatch
 	pktRows int
+	flushAt int // packet rows that make the next write
 
 	flows, events, http, bodies, warns *tableBuilder
 	flowCol                            *array.Int64Builder
@@ -85,6 +86,10 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		packetsSchema: schema.PacketsData.ArrowSchema(),
 	}
 	defer c.release()
+	// The first writes are small so that DuckDB, whose inserts are the
+	// longest stage, starts while the pipeline fills; they double up to
+	// FlushRows.
+	c.flushAt = min(p.opts.BatchPackets, p.opts.FlushRows)
 	send := func(w write) error {
 		select {
 		case out <- w:
@@ -104,7 +109,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 			p.opts.Progress(Progress{Packets: p.sum.Packets, BytesRead: b.bytesRead})
 		}
 		p.free <- b
-		if c.pktRows >= p.opts.FlushRows {
+		if c.pktRows >= c.flushAt {
 			if err := c.flush(send, false); err != nil {
 				return err
 			}
@@ -144,6 +149,7 @@ func (c *collector) release() {
 // they have grown or at the end.
 func (c *collector) flush(send func(write) error, final bool) error {
 	if len(c.packets) > 0 {
+		c.flushAt = min(2*c.flushAt, c.p.opts.FlushRows)
 		w := write{table: schema.PacketsData, recs: c.packets}
 		c.packets, c.pktRows = nil, 0
 		if err := send(w); err != nil {
