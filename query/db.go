@@ -176,15 +176,22 @@ func (db *DB) EnsureSchema(ctx context.Context) error {
 func (db *DB) ensureSchema(ctx context.Context) error {
 	// A database from before packets (or http) became a view has a
 	// table of that name.
+	var views []any
+	marks := ""
 	for _, t := range schema.All {
-		if t.View == "" {
-			continue
+		if t.View != "" {
+			views = append(views, t.Name)
+			marks += ",?"
 		}
-		var kind string
-		err := db.conn.QueryRowContext(ctx, "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?", t.Name).Scan(&kind)
-		if err == nil && kind == "BASE TABLE" {
-			return fmt.Errorf("%s was written by an older pcapq (%s is a table there, a view now): ingest into a new database file", db.Path(), t.Name)
-		}
+	}
+	var old string
+	err := db.conn.QueryRowContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_name IN ("+marks[1:]+") LIMIT 1", views...).Scan(&old)
+	if err == nil {
+		return fmt.Errorf("%s was written by an older pcapq (%s is a table there, a view now): ingest into a new database file", db.Path(), old)
+	}
+	// One transaction: one WAL sync instead of one per statement.
+	if err := db.exec(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
 	}
 	for _, views := range []bool{false, true} {
 		for _, t := range schema.All {
@@ -192,11 +199,12 @@ func (db *DB) ensureSchema(ctx context.Context) error {
 				continue
 			}
 			if err := db.exec(ctx, t.CreateSQL()); err != nil {
+				db.exec(ctx, "ROLLBACK")
 				return fmt.Errorf("creating %s: %w", t.Name, err)
 			}
 		}
 	}
-	return nil
+	return db.exec(ctx, "COMMIT")
 }
 
 // BeginCapture starts the transaction holding one capture's rows and
