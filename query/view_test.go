@@ -159,3 +159,29 @@ func TestHugePages(t *testing.T) {
 		t.Error("no mapping advised for huge pages after DuckDB mapped memory")
 	}
 }
+
+// A database file pcapq creates uses the storage version it names (newer
+// string compression, readable by DuckDB >= 1.3), and one created with
+// DuckDB's default keeps its version when pcapq writes to it.
+func TestStorageVersion(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.duckdb")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := db.Scalar(ctx, "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'v'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != storageVersion+"+" {
+		t.Errorf("storage version of a new file: %v, want %s+", v, storageVersion)
+	}
+	if got := dsn("/data/a?b.duckdb"); got != "/data/a?b.duckdb" {
+		t.Errorf("dsn of a path with '?': %q", got)
+	}
+}
