@@ -16,8 +16,12 @@
 // same for any worker count. Arrow buffers and batch buffers come from one
 // process-wide pool (poolAllocator) backed by an arena of transparent huge
 // pages with a buddy allocator: released buffers are reused for any size,
-// so the memory in use stays at what is in flight and is faulted in once. The packets rows are written to the
-// packets_data table (integers where packets shows text; see schema).
+// so the memory in use stays at what is in flight and is faulted in once.
+// The packets rows are written to the packets_data table (integers where
+// packets shows text) and HTTP rows to http_data (header maps as JSON
+// text); see schema. The first packet writes are small and double up to
+// FlushRows, so DuckDB starts early. Text from traffic is stored as
+// schema.ValidText makes it (bytes outside UTF-8 as \xNN).
 //
 // Readers: Open and NewReader find gzip or zstd compression by its magic
 // number, not the file name, then pcap or pcapng by the magic inside. Both

@@ -3,7 +3,8 @@
 // ingest pipeline's Arrow record batches through DuckDB's Arrow scan, one
 // transaction per capture, and runs SQL with output as a table, CSV, JSON,
 // JSON lines, Markdown or Parquet. Captured text is escaped in every
-// text report (see Escape).
+// text report (see Escape). New database files use DuckDB's v1.3.0
+// storage format (storageVersion).
 //
 // On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
 // maps is advised for transparent huge pages (hugepages.go). Every call a
