@@ -73,14 +73,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // storageVersion is the oldest DuckDB release that can read a database
 // file pcapq creates. DuckDB's own default (v0.10.2) keeps files readable
 // by old releases but leaves out the newer string compression: with
-// v1.3.0 a full ingest of bench.pcap is 7% faster (1.10 -> 1.01 s,
-// interleaved medians of 7) and the file 8% smaller. DuckDB 1.3 came out
+// v1.3.0 a full ingest of bench.pcap is 7% faster (1.05 -> 0.98 s,
+// interleaved medians of 9) and the file 8% smaller. DuckDB 1.3 came out
 // in May 2025; an existing file keeps the version it was created with.
 const storageVersion = "v1.3.0"
 
 // dsn is the duckdb-go data source for a database file. duckdb-go reads
 // options after a '?' and parses the whole as a URL, so a path holding
-// '?', '#' or '%' (which it cannot open anyway) gets no option.
+// '?' or '%' (which it cannot open anyway) or '#' (which would put the
+// option in a URL fragment, unread) gets no option.
 func dsn(path string) string {
 	if path == "" || strings.ContainsAny(path, "?#%") {
 		return path
@@ -204,8 +205,11 @@ func (db *DB) ensureSchema(ctx context.Context) error {
 	}
 	var old string
 	err := db.conn.QueryRowContext(ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' AND table_name IN ("+marks[1:]+") LIMIT 1", views...).Scan(&old)
-	if err == nil {
+	switch {
+	case err == nil:
 		return fmt.Errorf("%s was written by an older pcapq (%s is a table there, a view now): ingest into a new database file", db.Path(), old)
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
 	// One transaction: one WAL sync instead of one per statement.
 	if err := db.exec(ctx, "BEGIN TRANSACTION"); err != nil {

@@ -18,12 +18,12 @@ import (
 
 // IngestCmd reads captures into a database.
 type IngestCmd struct {
-	Captures []fileName `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
-	Output   string     `short:"o" type:"rawpath" help:"DuckDB database to write (created if missing)." default:"traffic.duckdb"`
-	NoFlows  bool       `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
-	NoHTTP   bool       `name:"no-http" help:"Skip HTTP extraction."`
-	Bodies   bool       `help:"Keep HTTP bodies in the http_bodies table."`
-	BodyCap  int64      `help:"Bytes kept of each body with --bodies." default:"1048576"`
+	Captures []rawArg `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
+	Output   string   `short:"o" type:"rawpath" help:"DuckDB database to write (created if missing)." default:"traffic.duckdb"`
+	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
+	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
+	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
+	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
 	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"65536"`
 	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long (capture time) ends, marked evicted (Zeek's tcp_inactivity_timeout)." default:"5m"`

@@ -68,21 +68,21 @@ func main() {
 	os.Exit(code)
 }
 
-// fileName is a file name argument as given: kong's own string mapper
-// goes through JSON, which replaces bytes that are not UTF-8, so a file
-// named in Latin-1 could not be opened.
-type fileName string
+// rawArg is an argument (a file name, or query's SQL) as given: kong's
+// own string mapper goes through JSON, which replaces bytes that are not
+// UTF-8, so a file named in Latin-1 could not be opened.
+type rawArg string
 
-// rawString sets a string (or fileName) flag or argument to the
-// argument's bytes unchanged.
+// rawString sets a string (or rawArg) flag or argument to its bytes
+// unchanged.
 var rawString = kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Value) error {
-	t, err := ctx.Scan.PopValue("file name")
+	t, err := ctx.Scan.PopValue("argument")
 	if err != nil {
 		return err
 	}
 	s, ok := t.Value.(string)
 	if !ok {
-		return fmt.Errorf("expected a file name, got %v", t.Value)
+		return fmt.Errorf("expected a string argument, got %v", t.Value)
 	}
 	target.SetString(s)
 	return nil
@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exitCode = c }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.TypeMapper(reflect.TypeOf(fileName("")), rawString),
+		kong.TypeMapper(reflect.TypeOf(rawArg("")), rawString),
 		kong.NamedMapper("rawpath", rawString),
 	)
 	if err != nil {

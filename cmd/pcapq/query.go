@@ -11,10 +11,10 @@ import (
 
 // QueryCmd runs SQL.
 type QueryCmd struct {
-	Args   []fileName `arg:"" name:"[capture...] sql" help:"Captures to read into memory first (when no --db is given), then the SQL."`
-	DB     string     `short:"d" name:"db" type:"rawpath" help:"Database written by 'pcapq ingest'."`
-	Format string     `short:"f" help:"Output format: table, csv, json, jsonl, markdown or parquet." default:"table" enum:"table,csv,json,jsonl,markdown,parquet"`
-	Output string     `short:"o" type:"rawpath" help:"Write the result to this file instead of stdout (required for parquet)."`
+	Args   []rawArg `arg:"" name:"[capture...] sql" help:"Captures to read into memory first (when no --db is given), then the SQL."`
+	DB     string   `short:"d" name:"db" type:"rawpath" help:"Database written by 'pcapq ingest'."`
+	Format string   `short:"f" help:"Output format: table, csv, json, jsonl, markdown or parquet." default:"table" enum:"table,csv,json,jsonl,markdown,parquet"`
+	Output string   `short:"o" type:"rawpath" help:"Write the result to this file instead of stdout (required for parquet)."`
 }
 
 // Run opens the database (or ingests the captures into memory) and runs the SQL.
