@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // frame is one record read from a capture file for tests.
@@ -21,33 +22,11 @@ type frame struct {
 
 // findCorpus looks for the external capture corpus (shared/corpus) by
 // walking up from the package directory.
-func findCorpus() (string, bool) {
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(filepath.Join(c, "pcaps")); err == nil && st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
+func findCorpus() (string, bool) { return testenv.FindCorpus() }
 
-// corpusDir returns the external capture corpus or skips the test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skip("external corpus not found: no shared/corpus/pcaps in any parent directory of the package")
-	}
-	return dir
-}
+// corpusDir returns the external capture corpus, or fails the test (skips
+// only a local -short run) when it is absent.
+func corpusDir(t testing.TB) string { return testenv.Corpus(t) }
 
 // corpusFiles lists the corpus captures (.pcap and .pcapng).
 func corpusFiles(t testing.TB) []string {
@@ -57,7 +36,7 @@ func corpusFiles(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	if len(files) == 0 {
-		t.Skip("external corpus has no captures")
+		t.Fatal("external corpus has no captures")
 	}
 	return files
 }

@@ -5,10 +5,13 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // tsharkField is one tshark field compared with the decoder's output.
@@ -301,29 +304,50 @@ func tsharkArgs(file string) []string {
 // TestTshark decodes every capture of the external corpus and compares
 // each frame field by field with tshark's dissection.
 func TestTshark(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed: skipping the conformance check against tshark")
-	}
-	files := corpusFiles(t)
 	if testing.Short() {
 		t.Skip("-short: skipping tshark runs over the corpus")
 	}
+	tshark := testenv.Tool(t, "tshark")
+	files := corpusFiles(t)
 	var frames, compared, agree, documented, fieldsCompared int
 	diffCount := map[string]int{}
 	warns := map[string]int{}
 	var p Packet
-	for _, path := range files {
+	// tshark's runs are most of this test's time: run them NumCPU at a time
+	// ahead of the comparison, which stays in file order.
+	type tsharkRun struct {
+		out    []byte
+		err    error
+		stderr bytes.Buffer
+		done   chan struct{}
+	}
+	runs := make([]*tsharkRun, len(files))
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, path := range files {
+		r := &tsharkRun{done: make(chan struct{})}
+		runs[i] = r
+		if _, skip := tsharkSkipFiles[filepath.Base(path)]; skip {
+			close(r.done)
+			continue
+		}
+		go func() {
+			defer close(r.done)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cmd := exec.Command(tshark, tsharkArgs(path)...)
+			cmd.Stderr = &r.stderr
+			r.out, r.err = cmd.Output()
+		}()
+	}
+	for i, path := range files {
+		<-runs[i].done
 		name := filepath.Base(path)
 		if why, ok := tsharkSkipFiles[name]; ok {
 			t.Logf("%s: not compared: %s", name, why)
 			continue
 		}
 		fr, rerr := readFrames(path)
-		cmd := exec.Command(tshark, tsharkArgs(path)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, terr := cmd.Output()
+		out, terr, stderr := runs[i].out, runs[i].err, &runs[i].stderr
 		// tshark exits non-zero on damaged files after printing the good
 		// frames; only the frames matter here.
 		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"github.com/pcapq/pcapq/internal/testcorpus"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testcorpus"
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // corpusDir finds shared/corpus beside the repository root, or skips the
@@ -289,9 +291,7 @@ func TestCorpusTshark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs tshark on every corpus file; skipped with -short")
 	}
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed; skipping the comparison with Wireshark")
-	}
+	testenv.Tool(t, "tshark")
 	dir := corpusDir(t)
 	rows := readCapinfos(t, dir)
 	var mu sync.Mutex

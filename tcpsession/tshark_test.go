@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // tsharkCaptures are compared with tshark. PCAPQ_TSHARK_PCAP adds a
@@ -31,10 +33,7 @@ const minRetransmissionF1 = 0.98
 // retransmission|fast_retransmission|spurious_retransmission with tshark's
 // tcp.analysis flags of the same names.
 func TestTsharkRetransmissionF1(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
+	tshark := testenv.Tool(t, "tshark")
 	var tp, fp, fn int
 	for _, path := range tsharkCaptures(t) {
 		out, err := exec.Command(tshark, "-r", path, "-Y",
@@ -75,7 +74,7 @@ func TestTsharkRetransmissionF1(t *testing.T) {
 		tp, fp, fn = tp+ctp, fp+cfp, fn+cfn
 	}
 	if tp+fp+fn == 0 {
-		t.Skip("no retransmissions in the captures")
+		t.Fatal("no retransmissions in the captures: the test measured nothing")
 	}
 	f1 := 2 * float64(tp) / float64(2*tp+fp+fn)
 	t.Logf("retransmission F1 = %.4f (tp %d fp %d fn %d)", f1, tp, fp, fn)
@@ -104,10 +103,7 @@ func parseConvBytes(num, unit string) (v, tol float64) {
 // frame bytes (within tshark's display rounding) with tshark -z conv,tcp.
 // tshark does not split reused ports, so our flows are summed by 5-tuple.
 func TestTsharkConversations(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed")
-	}
+	tshark := testenv.Tool(t, "tshark")
 	var convs, pktOK, byteOK int
 	var totalPkts, ourPkts int64
 	for _, path := range tsharkCaptures(t) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // TestDiskFullKeepsCommitted ingests into a 2 MiB tmpfs until it is full:
@@ -13,11 +15,11 @@ import (
 // still holds the capture committed before it. Needs root (mount).
 func TestDiskFullKeepsCommitted(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
+		testenv.Missing(t, "needs root to mount a small tmpfs")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount tmpfs: %v %s", err, out)
+		testenv.Missing(t, "cannot mount tmpfs: %v %s", err, out)
 	}
 	defer exec.Command("umount", "-l", dir).Run()
 	db := filepath.Join(dir, "t.duckdb")

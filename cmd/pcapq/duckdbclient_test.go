@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // TestOpensInDuckDBClient: the database pcapq writes opens, read-only, in
@@ -17,9 +19,7 @@ func TestOpensInDuckDBClient(t *testing.T) {
 		t.Skip("-short")
 	}
 	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: skipping the check with DuckDB's Node client", tool)
-		}
+		testenv.Tool(t, tool)
 	}
 	work := t.TempDir()
 	for _, f := range []string{"package.json", "check.mjs"} {
@@ -32,7 +32,7 @@ func TestOpensInDuckDBClient(t *testing.T) {
 	install := exec.Command("npm", "install", "--no-audit", "--no-fund")
 	install.Dir = work
 	if out, err := install.CombinedOutput(); err != nil {
-		t.Skipf("npm install of @duckdb/node-api failed (registry unreachable?): %v\n%s", err, out)
+		testenv.Missing(t, "npm install of @duckdb/node-api failed (registry unreachable?): %v\n%s", err, out)
 	}
 	db := filepath.Join(t.TempDir(), "t.duckdb")
 	if code, _, stderr := pcapqRun(t, "ingest", "-q", "../../testdata/mkcapture-small.pcap", "-o", db); code != 0 {

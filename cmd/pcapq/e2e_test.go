@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/pcapq/pcapq/internal/testcorpus"
+	"github.com/pcapq/pcapq/internal/testenv"
 	"github.com/pcapq/pcapq/query"
 )
 
@@ -149,18 +150,11 @@ func TestCorpusRowCounts(t *testing.T) {
 	}
 }
 
-// tsharkFields runs tshark and returns one row of fields per frame.
-func tsharkFields(t testing.TB, file string, fields ...string) [][]string {
-	rows, _ := tsharkFieldsDamaged(t, file, fields...)
-	return rows
-}
-
-// tsharkFieldsDamaged also says whether tshark found the file damaged.
+// tsharkFieldsDamaged runs tshark and returns one row of fields per frame,
+// and whether tshark found the file damaged.
 func tsharkFieldsDamaged(t testing.TB, file string, fields ...string) ([][]string, bool) {
 	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (make test installs it): skipping tshark comparison")
-	}
+	testenv.Tool(t, "tshark")
 	args := []string{"-n", "-r", file, "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"}
 	for _, f := range fields {
 		args = append(args, "-e", f)
@@ -307,17 +301,16 @@ func TestCorpusPacketsMatchTshark(t *testing.T) {
 			// (frame data shifted by 6 bytes, a second bogus record);
 			// libpcap reads the standard format, as pcapq does. Check it
 			// against tcpdump instead.
-			t.Run(filepath.Base(f), func(t *testing.T) { compareTcpdumpLine(t, f) })
+			t.Run(filepath.Base(f), func(t *testing.T) { t.Parallel(); compareTcpdumpLine(t, f) })
 			continue
 		}
-		t.Run(filepath.Base(f), func(t *testing.T) { comparePackets(t, f) })
+		// Parallel: tshark's runs are most of this package's test time.
+		t.Run(filepath.Base(f), func(t *testing.T) { t.Parallel(); comparePackets(t, f) })
 	}
 }
 
 func compareTcpdumpLine(t *testing.T, file string) {
-	if _, err := exec.LookPath("tcpdump"); err != nil {
-		t.Skip("tcpdump not installed")
-	}
+	testenv.Tool(t, "tcpdump")
 	out, _ := exec.Command("tcpdump", "-nn", "-e", "-r", file).Output() // exits 1 at the damage
 	db := ingestMem(t, 1, file)
 	rows, err := db.Query(context.Background(), "SELECT eth_src, eth_dst, src_ip, src_port, dst_ip, dst_port FROM packets ORDER BY frame")

@@ -14,7 +14,8 @@ import (
 // traffic with drops) and the corpus captures made for TCP analysis.
 func TestTCPEventsMatchTshark(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/mkcapture-*.pcap")
-	if c, ok := findCorpusQuiet(); ok {
+	{
+		c := corpusDir(t)
 		for _, n := range []string{"zeek-tcp-retransmit-fast009.pcap", "zeek-tcp-ssh-dups.pcap", "zeek-http-m57-long-49583-80.pcap",
 			"zeek-tcp-miss-end-data.pcap", "zeek-tcp-missing-syn.pcap", "sv-tcp-rst-unacked-stream-10.pcap", "zeek-tcp-fin-retransmission.pcap"} {
 			files = append(files, filepath.Join(c, "pcaps", n))
@@ -89,15 +90,4 @@ func TestTCPEventsMatchTshark(t *testing.T) {
 		}
 	}
 	t.Logf("tcp_events vs tshark over %d captures:\n  %s", len(files), strings.Join(report, "\n  "))
-}
-
-func findCorpusQuiet() (string, bool) {
-	c, err := filepath.Abs("../../../shared/corpus")
-	if err != nil {
-		return "", false
-	}
-	if m, _ := filepath.Glob(filepath.Join(c, "pcaps", "*.pcap")); len(m) == 0 {
-		return "", false
-	}
-	return c, true
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pcapq/pcapq/internal/testenv"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
@@ -146,15 +147,13 @@ func TestFlowsMatchZeekConnLog(t *testing.T) {
 // captures and of the corpus captures with IP traffic.
 func TestCommunityIDMatchesTshark(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*.pcap")
-	if c, err := os.Stat("../../../shared/corpus/pcaps"); err == nil && c.IsDir() {
-		more, _ := filepath.Glob("../../../shared/corpus/pcaps/zeek-*.pcap")
+	{
+		more, _ := filepath.Glob(filepath.Join(corpusDir(t), "pcaps", "zeek-*.pcap"))
 		files = append(files, more...)
 	}
 	checked := 0
 	for _, f := range files {
-		if _, err := exec.LookPath("tshark"); err != nil {
-			t.Skip("tshark not installed")
-		}
+		testenv.Tool(t, "tshark")
 		out, err := exec.Command("tshark", "-n", "-r", f, "--enable-protocol", "communityid", "-T", "fields",
 			"-E", "occurrence=f", "-e", "frame.number", "-e", "communityid").Output()
 		if err != nil {
@@ -248,9 +247,7 @@ func TestRetransmissionsMatchTshark(t *testing.T) {
 }
 
 func tsharkFieldsFilter(t *testing.T, file, filter string, fields ...string) [][]string {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed")
-	}
+	testenv.Tool(t, "tshark")
 	args := []string{"-n", "-r", file, "-Y", filter, "-T", "fields", "-E", "separator=\t"}
 	for _, f := range fields {
 		args = append(args, "-e", f)
@@ -275,9 +272,7 @@ var convLine = regexp.MustCompile(`^(\S+):(\d+)\s+<->\s+(\S+):(\d+)\s+(\d+)\s+(\
 func TestConvTCPTotals(t *testing.T) {
 	for _, name := range []string{"mkcapture-small", "mkcapture-small-mix"} {
 		file := "../../testdata/" + name + ".pcap"
-		if _, err := exec.LookPath("tshark"); err != nil {
-			t.Skip("tshark not installed")
-		}
+		testenv.Tool(t, "tshark")
 		out, err := exec.Command("tshark", "-n", "-r", file, "-q", "-z", "conv,tcp").Output()
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -82,9 +84,7 @@ func tsharkHTTPRun(t *testing.T, file string, desegBody bool) (reqs map[string][
 }
 
 func tsharkHTTP(t *testing.T, file string) map[string]*tsharkConn {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (make test installs it)")
-	}
+	testenv.Tool(t, "tshark")
 	reqs, whole, times := tsharkHTTPRun(t, file, true)
 	_, heads, _ := tsharkHTTPRun(t, file, false)
 	conns := map[string]*tsharkConn{}

@@ -8,45 +8,21 @@ package testcorpus
 import (
 	"bufio"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/pcapq/pcapq/decode"
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // Find walks up from the working directory to a shared/corpus folder
-// holding capinfos.tsv (decode's tests keep their own copy: importing this
-// package from package decode would be an import cycle).
-func Find() (string, bool) {
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(filepath.Join(c, "capinfos.tsv")); err == nil && !st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
+// holding capinfos.tsv.
+func Find() (string, bool) { return testenv.FindCorpus() }
 
-// Dir is Find for tests: it skips the test with a message when the corpus
-// is absent.
-func Dir(t testing.TB) string {
-	t.Helper()
-	c, ok := Find()
-	if !ok {
-		t.Skip("external corpus (shared/corpus beside the repository) not found: corpus tests skipped")
-	}
-	return c
-}
+// Dir is Find for tests: it fails the test (skips only a local -short run)
+// when the corpus is absent.
+func Dir(t testing.TB) string { return testenv.Corpus(t) }
 
 // ForEachPacket reads a pcap or pcapng file and calls fn for every record
 // with its 1-based frame number. data is valid only during the call.
