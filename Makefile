@@ -75,15 +75,11 @@ race: deps
 test-short:
 	$(GO) test $(GOFLAGS_T) -short -timeout $(TEST_TIMEOUT) ./...
 
-# Short fuzz runs of every fuzzer (longer: FUZZTIME=10m make fuzz).
+# Short runs of every fuzz test of the module, found by name
+# (longer: FUZZTIME=10m make fuzz; FUZZPAR=2 runs two at once).
 FUZZTIME ?= 30s
-fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzPcap$$' -fuzztime $(FUZZTIME) ./ingest
-	$(GO) test -run '^$$' -fuzz '^FuzzPcapng$$' -fuzztime $(FUZZTIME) ./ingest
-	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./ingest
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./decode
-	$(GO) test -run '^$$' -fuzz '^FuzzReassembly$$' -fuzztime $(FUZZTIME) ./tcpsession
-	$(GO) test -run '^$$' -fuzz '^FuzzHTTP$$' -fuzztime $(FUZZTIME) ./httpextract
+fuzz: deps
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 bench: build
 	benchmarks/run.sh
