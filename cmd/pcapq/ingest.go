@@ -20,7 +20,7 @@ import (
 // IngestCmd reads captures into a database.
 type IngestCmd struct {
 	Captures []rawArg `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
-	Output   string   `short:"o" type:"rawpath" help:"DuckDB database to write (created if missing)." default:"traffic.duckdb"`
+	Output   string   `short:"o" type:"rawpath" help:"DuckDB database file to write, any name (created if missing, and removed again if no capture went in)." default:"traffic.duckdb"`
 	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`

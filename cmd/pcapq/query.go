@@ -45,6 +45,7 @@ func (c *QueryCmd) Run(g *Globals) error {
 	case len(captures) > 0:
 		db, err = query.Open(g.ctx, "")
 		if err == nil {
+			db.SetVersion(Version)
 			err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
 		}
 		if err == nil {
