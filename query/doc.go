@@ -6,6 +6,15 @@
 // text report (see Escape). New database files use DuckDB's v1.3.0
 // storage format (storageVersion).
 //
+// A database file is opened by its name and nothing else (Open attaches
+// it by an SQL string literal, so any file name works). The file keeps its
+// schema version in pcapq_meta: EnsureSchema and CheckSchema migrate a
+// file of an older version (migrations), refuse a newer one, and check
+// that every table has pcapq's columns with their types. Rows are written
+// by column name, the captures row too (captureRecord builds it from
+// schema.Captures), and a capture is identified by its name's bytes
+// (captures.path_bytes).
+//
 // On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
 // maps is advised for transparent huge pages (hugepages.go). Every call a
 // DB makes into DuckDB runs on one locked OS thread, so that jemalloc's

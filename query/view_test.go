@@ -161,27 +161,40 @@ func TestHugePages(t *testing.T) {
 }
 
 // A database file pcapq creates uses the storage version it names (newer
-// string compression, readable by DuckDB >= 1.3), and one created with
-// DuckDB's default keeps its version when pcapq writes to it.
+// string compression, readable by DuckDB >= 1.3), and one created with an
+// older version keeps its version when pcapq writes to it.
 func TestStorageVersion(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "v.duckdb")
-	db, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	version := func(path string) any {
+		t.Helper()
+		db, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.EnsureSchema(ctx); err != nil {
+			t.Fatal(err)
+		}
+		v, err := db.Scalar(ctx, "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
-	defer db.Close()
-	if err := db.EnsureSchema(ctx); err != nil {
-		t.Fatal(err)
-	}
-	v, err := db.Scalar(ctx, "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = 'v'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v != storageVersion+"+" {
+	if v := version(filepath.Join(dir, "v.duckdb")); v != storageVersion+"+" {
 		t.Errorf("storage version of a new file: %v, want %s+", v, storageVersion)
 	}
-	if got := dsn("/data/a?b.duckdb"); got != "/data/a?b.duckdb" {
-		t.Errorf("dsn of a path with '?': %q", got)
+	old := filepath.Join(dir, "old.duckdb")
+	db, err := Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(ctx, "ATTACH "+sqlString(old)+" AS o (STORAGE_VERSION 'v1.0.0')"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if v := version(old); v != "v1.0.0+" {
+		t.Errorf("storage version of an existing v1.0.0 file opened by pcapq: %v", v)
 	}
 }

@@ -44,6 +44,20 @@ func (t *Table) Index(name string) int {
 	panic(fmt.Sprintf("schema: table %s has no column %s", t.Name, name))
 }
 
+// PerCapture reports whether t is a table whose rows belong to one
+// capture (it has a capture_id column).
+func (t *Table) PerCapture() bool {
+	if t.View != "" {
+		return false
+	}
+	for _, c := range t.Columns {
+		if c.Name == "capture_id" {
+			return true
+		}
+	}
+	return false
+}
+
 // CreateSQL returns the DuckDB statement that creates t if it is missing.
 func (t *Table) CreateSQL() string {
 	if t.View != "" {

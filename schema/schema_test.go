@@ -111,3 +111,17 @@ func TestValidText(t *testing.T) {
 		}
 	}
 }
+
+// Every table but pcapq_meta holds rows of one capture, and the
+// re-ingest that deletes a capture's rows finds them by PerCapture.
+func TestPerCapture(t *testing.T) {
+	for _, tb := range All {
+		want := tb.View == "" && tb != Meta
+		if got := tb.PerCapture(); got != want {
+			t.Errorf("%s.PerCapture() = %v, want %v", tb.Name, got, want)
+		}
+	}
+	if Version < 2 {
+		t.Errorf("Version %d: files without pcapq_meta are version 1", Version)
+	}
+}

@@ -5,13 +5,35 @@ import (
 	"strings"
 )
 
+// Version is the version of the database layout these tables describe,
+// kept in the file's pcapq_meta table. Raise it with every change that a
+// file written before would not match (a table or column added, removed,
+// renamed or retyped, a view's SQL or a column's meaning changed), and
+// add the migration from the previous version to package query
+// (migrations in query/db.go) with a test that opens a file of the
+// previous version.
+//
+//	1: pcapq up to commit 3778535, which wrote no pcapq_meta table.
+//	2: pcapq_meta; captures.path_bytes, the capture's identity.
+const Version = 2
+
+// Meta holds the schema version of a database file.
+var Meta = &Table{
+	Name: "pcapq_meta",
+	Doc:  "One row: the version of pcapq's schema the database file holds. pcapq migrates a file of an older schema when it opens it (in one transaction) and refuses a file of a newer one.",
+	Columns: []Column{
+		{"schema_version", tI32, fmt.Sprintf("Version of the file's tables and views (%d for the tables described here). Files written before this table existed are version 1.", Version)},
+		{"pcapq_version", tStr, "pcapq release that created the file or last migrated it."},
+	},
+}
+
 // Captures has one row per ingested capture file.
 var Captures = &Table{
 	Name: "captures",
-	Doc:  "One row per ingested capture. Ingesting the same path again replaces the capture's rows in every table.",
+	Doc:  "One row per ingested capture. Ingesting the same file name again (equal path_bytes) replaces the capture's rows in every table; two different names never replace each other.",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture number, the key that joins every other table."},
-		{"path", tStr, "Absolute path of the capture as given ('-' for standard input); bytes of the name that are not UTF-8 are written as \\xNN."},
+		{"path", tStr, "Absolute path of the capture as given ('-' for standard input), as text: bytes of the name that are not UTF-8 are written as \\xNN, so two names can read alike (path_bytes tells them apart)."},
 		{"file_size", tI64, "Size of the file in bytes as stored (compressed size for .gz/.zst); NULL for stdin."},
 		{"format", tStr, "'pcap', 'pcap-ns' or 'pcapng', with '+gzip' or '+zstd' when compressed."},
 		{"link_types", tStrs, "Link types seen, by LINKTYPE name (e.g. ['EN10MB'])."},
@@ -23,6 +45,7 @@ var Captures = &Table{
 		{"pcapq_version", tStr, "pcapq version that wrote the rows."},
 		{"warnings", tI64, "Rows in warnings for this capture."},
 		{"complete", tBool, "False when reading stopped early (damaged or truncated file): the rows hold every packet before the damage."},
+		{"path_bytes", tBlob, "The absolute path's bytes exactly (a file name need not be UTF-8): the capture's identity, which a re-ingest matches. NULL for standard input, and for a capture migrated from schema 1 whose path holds a backslash (schema 1 kept only the text, which cannot tell the byte 0xE9 from the four characters \\xe9; such a capture is matched by path, as schema 1 did)."},
 	},
 }
 
@@ -319,5 +342,6 @@ var HTTPBodies = &Table{
 }
 
 // All lists every table and view, in documentation order (tables are
-// created before views).
-var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies}
+// created before views). Every table but pcapq_meta has a capture_id
+// column (PerCapture).
+var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, Meta}

@@ -14,12 +14,13 @@ import (
 
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/schema"
 )
 
 // IngestCmd reads captures into a database.
 type IngestCmd struct {
 	Captures []rawArg `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
-	Output   string   `short:"o" type:"rawpath" help:"DuckDB database to write (created if missing)." default:"traffic.duckdb"`
+	Output   string   `short:"o" type:"rawpath" help:"DuckDB database file to write, any name (created if missing, and removed again if no capture went in)." default:"traffic.duckdb"`
 	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
@@ -31,8 +32,12 @@ type IngestCmd struct {
 	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows; past it the oldest holes are skipped as gaps (flows marked capped and warned)." default:"64MiB"`
 }
 
-// Validate checks the flow-tracking bounds (kong calls it after parsing).
+// Validate checks the output name and the flow-tracking bounds (kong
+// calls it after parsing).
 func (c *IngestCmd) Validate() error {
+	if c.Output == "" {
+		return errors.New("-o/--output: the database file name is empty")
+	}
 	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 {
 		return errors.New("--max-flows, --tcp-idle-timeout and --udp-idle-timeout must not be negative")
 	}
@@ -42,13 +47,29 @@ func (c *IngestCmd) Validate() error {
 	return nil
 }
 
-// Run ingests every capture, each in its own transaction.
-func (c *IngestCmd) Run(g *Globals) error {
+// Run ingests every capture, each in its own transaction. The output is a
+// file name, whatever its bytes (see query.Open). When the run created the
+// database file and committed no capture to it (every capture failed, or
+// it was interrupted), it removes the file: a failed first ingest leaves
+// nothing behind. A file that existed before is never removed.
+func (c *IngestCmd) Run(g *Globals) (err error) {
 	db, err := query.Open(g.ctx, c.Output)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	db.SetVersion(Version)
+	committed := 0
+	defer func() {
+		if committed > 0 || !db.Created() {
+			db.Close()
+			return
+		}
+		if rmErr := db.Discard(); rmErr != nil {
+			fmt.Fprintf(g.stderr, "pcapq: removing %s, which this run created and wrote nothing to: %v\n", db.Path(), rmErr)
+		} else if err != nil {
+			err = &removedError{err: err, path: db.Path()}
+		}
+	}()
 	if err := db.SetMemoryLimit(g.ctx, g.DuckDBMemory); err != nil {
 		return err
 	}
@@ -57,19 +78,24 @@ func (c *IngestCmd) Run(g *Globals) error {
 	}
 	if err := db.EnsureSchema(g.ctx); err != nil {
 		if g.ctx.Err() != nil {
-			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", c.Output, g.ctx.Err())
+			return fmt.Errorf("interrupted before reading: %s is unchanged: %w", db.Path(), g.ctx.Err())
 		}
 		return err
+	}
+	if from := db.MigratedFrom(); from > 0 && !g.Quiet {
+		fmt.Fprintf(g.stderr, "pcapq: %s: migrated from pcapq schema %d to %d\n", db.Path(), from, schema.Version)
 	}
 	var failed []error
 	for _, name := range c.Captures {
 		in := string(name)
 		if err := ingestOne(g, db, in, c.options(g)); err != nil {
 			if g.ctx.Err() != nil {
-				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", in, c.Output, g.ctx.Err())
+				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", query.Escape(in), db.Path(), g.ctx.Err())
 			}
 			fmt.Fprintln(g.stderr, "pcapq:", err)
 			failed = append(failed, err)
+		} else {
+			committed++
 		}
 	}
 	if len(failed) > 0 {
@@ -83,6 +109,18 @@ func (c *IngestCmd) Run(g *Globals) error {
 	}
 	return nil
 }
+
+// removedError is an ingest's error after the database file the run
+// created was removed again.
+type removedError struct {
+	err  error
+	path string
+}
+
+func (e *removedError) Error() string {
+	return e.err.Error() + " (removed " + e.path + ", which this run created)"
+}
+func (e *removedError) Unwrap() error { return e.err }
 
 func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o := ingest.DefaultOptions()

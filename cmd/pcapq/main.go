@@ -88,6 +88,19 @@ var rawString = kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Val
 	return nil
 })
 
+// rawPath sets a file-name flag to the next argument's bytes unchanged,
+// whatever they are: as getopt(3) gives an option its argument, "-o
+// -x.duckdb" names the file "-x.duckdb" (kong would take it for flags).
+var rawPath = kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Value) error {
+	t := ctx.Scan.Pop()
+	s, ok := t.Value.(string)
+	if t.Type == kong.EOLToken || !ok {
+		return errors.New("expected a file name")
+	}
+	target.SetString(s)
+	return nil
+})
+
 // run parses args and runs the verb; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cli CLI
@@ -100,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(c int) { exitCode = c }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.TypeMapper(reflect.TypeOf(rawArg("")), rawString),
-		kong.NamedMapper("rawpath", rawString),
+		kong.NamedMapper("rawpath", rawPath),
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "pcapq:", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/schema"
 )
 
 // QueryCmd runs SQL.
@@ -34,9 +35,17 @@ func (c *QueryCmd) Run(g *Globals) error {
 			return &exitError{2, fmt.Errorf("database %s: %w (create it with: pcapq ingest CAPTURE -o %s)", c.DB, err, c.DB)}
 		}
 		db, err = query.Open(g.ctx, c.DB)
+		if err == nil {
+			db.SetVersion(Version)
+			err = db.CheckSchema(g.ctx)
+		}
+		if err == nil && db.MigratedFrom() > 0 && !g.Quiet {
+			fmt.Fprintf(g.stderr, "pcapq: %s: migrated from pcapq schema %d to %d\n", db.Path(), db.MigratedFrom(), schema.Version)
+		}
 	case len(captures) > 0:
 		db, err = query.Open(g.ctx, "")
 		if err == nil {
+			db.SetVersion(Version)
 			err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
 		}
 		if err == nil {
