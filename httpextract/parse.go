@@ -30,11 +30,13 @@ type half struct {
 	resp bool
 	st   state
 
-	detected  bool // a start line parsed in this direction
-	anyMethod bool // the stream's first request uses a method not in methods
-	prefixOK  bool // the current line's first bytes look like a start line
-	lineHead  bool // stResync: at the start of a line
-	gapNext   bool // a gap hit between messages: flag the next one
+	detected  bool  // a start line parsed in this direction
+	anyMethod bool  // the stream's first request uses a method not in methods
+	prefixOK  bool  // the current line's first bytes look like a start line
+	lineHead  bool  // stResync: at the start of a line
+	gapNext   bool  // a gap hit between messages: flag the next one
+	lostHead  bool  // responses: a gap may have taken the start of a response (see lostResponse)
+	skipFrame int64 // stResync: frame of the last byte skipped
 
 	buf      []byte // unparsed tail of the current line
 	hdrBytes int    // header block bytes so far
@@ -319,6 +321,13 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			p.prefixOK = false
 			return 0
 		}
+		if p.resp && !p.lineHead && p.frame != p.skipFrame {
+			// A server writes each response with a write of its own, so
+			// a response usually starts a segment: a body that did not
+			// end in a newline does not hide the next status line.
+			p.lineHead = true
+		}
+		p.skipFrame = p.frame
 		if p.lineHead {
 			if len(p.buf) == 0 {
 				if data[0] == '\n' {
@@ -332,6 +341,13 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			case matchYes:
 				p.st = stStart
 				return 0
+			}
+			first := data[0]
+			if len(p.buf) > 0 {
+				first = p.buf[0]
+			}
+			if p.lostHead && first != '\r' {
+				h.lostResponse(p)
 			}
 			p.buf = p.buf[:0]
 			p.lineHead = false
@@ -418,6 +434,7 @@ func (h *handler) stepStart(p *half, data []byte) int {
 		}
 		p.st = stResync
 		p.lineHead = data[n-1] == '\n'
+		p.skipFrame = p.frame
 		return n
 	}
 	ok := false
@@ -448,6 +465,7 @@ func (h *handler) badStart(p *half) {
 	}
 	p.st = stResync
 	p.lineHead = false
+	p.skipFrame = p.frame
 	p.prefixOK = false
 }
 
@@ -587,7 +605,15 @@ func (h *handler) startResp(p *half, line []byte) bool {
 		msg = rest[4:]
 	}
 	h.beginMessage(p)
+	p.lostHead = false
 	st := h.pendingResp()
+	early := st != nil && st.t.TsReqStart > p.msgTs
+	if early {
+		// The response began before the oldest waiting request was sent:
+		// it answers a request this stream never showed (lost, or before
+		// the capture started), not that one or any later one.
+		st = nil
+	}
 	if code >= 100 && code < 200 && code != 101 {
 		p.interim = true
 		p.cur = st
@@ -603,7 +629,9 @@ func (h *handler) startResp(p *half, line []byte) bool {
 	}
 	p.interim = false
 	if st == nil {
-		st = h.newTx()
+		// An unmatched response takes its place in time order: before the
+		// requests that are still waiting, which were sent after it began.
+		st = h.addTx(true)
 		st.reqDone = true
 		st.t.Missing = "request"
 		st.t.Error = ErrUnmatchedReply
@@ -935,6 +963,7 @@ func (h *handler) broken(p *half, kind string) {
 	h.finish(p)
 	p.st = stResync
 	p.lineHead = false
+	p.skipFrame = p.frame
 }
 
 // gap handles n bytes of direction p that will never arrive.
@@ -966,7 +995,12 @@ func (h *handler) gap(p *half, n int64) {
 			}
 			return
 		}
+		// The gap runs past the end of a Content-Length body: it may hold
+		// the start of the next message. (Past the end of a chunk the
+		// body may well go on, so a chunk does not count.)
+		lost := p.st == stBodyLen
 		h.cut(p)
+		p.lostHead = lost
 	case stBodyClose:
 		if t != nil && p.resp {
 			t.RespWireLen += n
@@ -980,12 +1014,38 @@ func (h *handler) gap(p *half, n int64) {
 		p.gapNext = true
 		p.st = stResync
 		p.lineHead = true
+		p.lostHead = true
 	case stWaitUpgrade:
 		p.buf = p.buf[:0]
 		p.st = stTunnel
 	default: // headers, chunk framing, trailers
 		h.cut(p)
 	}
+}
+
+// lostResponse is called on the response side when, after a gap that may
+// have taken the start of a response, bytes arrive that do not start one:
+// the body of a response whose status line was lost. That response began
+// before these bytes, so it answers the oldest waiting request if that was
+// sent by then (a request is never answered by a response that began
+// before it): the request is given up (Missing = "response", Gap), and the
+// next status line pairs with the request after it. Once per gap: the
+// bytes of one response may come in many lines.
+func (h *handler) lostResponse(p *half) {
+	p.lostHead = false
+	if !p.resp {
+		return
+	}
+	st := h.pendingResp()
+	if st == nil || st.t.TsReqStart > p.ts {
+		return
+	}
+	h.nextResp++
+	st.respDone = true
+	st.t.Gap = true
+	st.t.Missing = "response"
+	// A request side waiting for the answer to an Upgrade or CONNECT
+	// keeps waiting: its next bytes tell whether the switch happened.
 }
 
 // cut ends the current message because its bytes are gone, then resyncs.
