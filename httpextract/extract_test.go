@@ -899,6 +899,20 @@ var cases = []tcase{
 		},
 	},
 	{
+		name: "empty-target",
+		segs: []seg{{orig, "GET  HTTP/1.1\r\nHost: h\r\n\r\n", 0}, {resp, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 0}},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Method", x.Method, "GET")
+			eq(t, "URI", x.URI, "")
+			eq(t, "Version", x.Version, "1.1")
+			eq(t, "StatusCode", x.StatusCode, 400)
+			if len(r.Warns) != 1 || r.Warns[0].Kind != ErrMissingURI {
+				t.Errorf("warnings %v, want one %s", r.Warns, ErrMissingURI)
+			}
+		},
+	},
+	{
 		name: "unknown-method",
 		segs: []seg{
 			{orig, "CCM_POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi", 0},

@@ -287,3 +287,125 @@ func TestHTTPGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPEmptyTarget: a request line with no target ("GET  HTTP/1.1",
+// "OPTIONS HTTP/1.1") has the empty string as uri, as Zeek logs it
+// ("(empty)", not "-"); a row with no request has uri NULL.
+func TestHTTPEmptyTarget(t *testing.T) {
+	file := tcpExchange(t,
+		[]byte("GET  HTTP/1.1\r\nHost: h\r\n\r\n"),
+		[]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"),
+		[]byte("OPTIONS HTTP/1.1\r\nHost: h\r\n\r\n"),
+		[]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+	)
+	db := ingestMem(t, 1, file)
+	var out strings.Builder
+	if err := db.Output(context.Background(), `SELECT trans_depth, method, uri IS NULL AS uri_null, uri, path IS NULL AS path_null, path, query, version, status_code, missing
+		FROM http ORDER BY trans_depth`, "csv", &out, ""); err != nil {
+		t.Fatal(err)
+	}
+	want := `trans_depth,method,uri_null,uri,path_null,path,query,version,status_code,missing
+1,GET,false,,false,,,1.1,400,
+2,OPTIONS,false,,false,,,1.1,400,
+3,,true,,true,,,,200,request
+`
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// TestHTTPURINullLikeZeek: over the corpus's Zeek http.log baselines, uri is
+// NULL exactly where Zeek logs "-" (no request), '' where Zeek logs
+// "(empty)", and otherwise Zeek's value, for every row both have.
+func TestHTTPURINullLikeZeek(t *testing.T) {
+	dir := corpusDir(t)
+	logs, _ := filepath.Glob(filepath.Join(dir, "expected", "zeek-*.http.log*"))
+	// Rows where the uri differs for a reason measured and explained in
+	// httpextract's TestZeekHTTPLog (zeekKnown).
+	known := map[string]string{
+		"zeek-http-methods|128.2.6.136 46578 173.194.75.103 80 1": "CCM_POST with no version opening the stream: Zeek reads HTTP/0.9, we do not take it for HTTP",
+	}
+	compared, empty, null := 0, 0, 0
+	for _, lp := range logs {
+		stem := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(lp), ".cut"), ".http.log")
+		capPath := filepath.Join(dir, "pcaps", stem+".pcap")
+		if _, err := os.Stat(capPath); err != nil {
+			capPath = filepath.Join(dir, "pcaps", stem+".pcapng")
+		}
+		zeek := zeekURIs(t, lp)
+		db := ingestMem(t, 1, capPath)
+		rows, err := db.Query(context.Background(), `SELECT f.orig_h || ' ' || f.orig_p || ' ' || f.resp_h || ' ' || f.resp_p || ' ' || h.trans_depth, h.uri
+			FROM http h JOIN flows f USING (capture_id, flow_id)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var key string
+			var uri *string
+			if err := rows.Scan(&key, &uri); err != nil {
+				t.Fatal(err)
+			}
+			z, ok := zeek[key]
+			if !ok {
+				continue
+			}
+			if why, ok := known[stem+"|"+key]; ok {
+				t.Logf("%s %s: skipped (%s)", stem, key, why)
+				continue
+			}
+			compared++
+			got := "-"
+			switch {
+			case uri == nil:
+				null++
+			case *uri == "":
+				got = "(empty)"
+				empty++
+			default:
+				got = *uri
+			}
+			if got != z {
+				t.Errorf("%s %s: uri %s (NULL shown as -, '' as (empty)), Zeek %s", stem, key, got, z)
+			}
+		}
+		rows.Close()
+	}
+	if compared == 0 {
+		t.Fatal("no rows compared")
+	}
+	if empty == 0 || null == 0 {
+		t.Errorf("the baselines should hold both an empty and an unset uri: %d empty, %d NULL", empty, null)
+	}
+	t.Logf("%d uris compared with Zeek (%d empty, %d NULL)", compared, empty, null)
+}
+
+// zeekURIs maps "orig_h orig_p resp_h resp_p trans_depth" to Zeek's uri
+// field as logged ("-" unset, "(empty)" empty).
+func zeekURIs(t *testing.T, path string) map[string]string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	var fields []string
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#fields\t"):
+			fields = strings.Split(line, "\t")[1:]
+			continue
+		case strings.HasPrefix(line, "ts\t") && fields == nil:
+			fields = strings.Split(line, "\t")
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
+			continue
+		}
+		v := map[string]string{}
+		for i, x := range strings.Split(line, "\t") {
+			if i < len(fields) {
+				v[fields[i]] = x
+			}
+		}
+		m[strings.Join([]string{v["id.orig_h"], v["id.orig_p"], v["id.resp_h"], v["id.resp_p"], v["trans_depth"]}, " ")] = v["uri"]
+	}
+	return m
+}
