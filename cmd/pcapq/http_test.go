@@ -315,7 +315,7 @@ func TestHTTPEmptyTarget(t *testing.T) {
 }
 
 // TestHTTPURINullLikeZeek: over the corpus's Zeek http.log baselines, uri is
-// NULL exactly where Zeek logs "-" (no request), '' where Zeek logs
+// NULL exactly where Zeek logs "-" (no request), the empty string where Zeek logs
 // "(empty)", and otherwise Zeek's value, for every row both have.
 func TestHTTPURINullLikeZeek(t *testing.T) {
 	dir := corpusDir(t)
