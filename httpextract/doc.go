@@ -31,13 +31,16 @@
 // Upgrade ("websocket", "h2c", "connect", ...) and ends HTTP parsing on the
 // stream.
 //
-// Response bodies with Content-Encoding gzip, x-gzip or deflate (zlib or
-// raw) are decoded as they stream, to count RespBodyLen; RespWireLen counts
-// the bytes after the header block as sent (chunk framing included).
-// Decoding stops at Options.MaxDecompressed decoded bytes or
+// Request and response bodies with Content-Encoding gzip, x-gzip or
+// deflate (zlib or raw) are decoded as they stream, to count ReqBodyLen and
+// RespBodyLen (as Zeek's request_body_len and response_body_len, which its
+// HTTP analyzer counts after decompression in both directions); RespWireLen
+// counts the response bytes after the header block as sent (chunk framing
+// included). Decoding stops at Options.MaxDecompressed decoded bytes or
 // Options.MaxRatio decoded bytes per compressed byte, with Error
 // "inflate_limit_exceeded"; undecodable data gives "inflate_failed"; a body
-// cut short (a gap, the end of the stream) counts what decoded.
+// cut short (a gap, the end of the stream) counts what decoded. The bounds
+// and the errors are the same for both directions.
 //
 // Unless Options.KeepBodies, decoding only counts: a count-only decoder
 // reads every Huffman code and checks the stream as klauspost/compress

@@ -253,6 +253,15 @@ func ok200(body string) string {
 
 var text = strings.Repeat("The quick brown fox jumps over the lazy dog. ", 200)
 
+// numbers is text that compresses only about 3:1.
+var numbers = func() string {
+	var b strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&b, "%d ", i*i%9973)
+	}
+	return b.String()
+}()
+
 type tcase struct {
 	name   string
 	opts   func(*Options)
@@ -400,6 +409,111 @@ var cases = []tcase{
 			x := one(t, r)
 			eq(t, "RespBodyLen", x.RespBodyLen, int64(len(text)))
 			eq(t, "Error", x.Error, "")
+		},
+	},
+	{
+		// Request bodies are decoded as responses are (Zeek's
+		// request_body_len is the decoded length too).
+		name: "request-gzip",
+		segs: []seg{
+			{orig, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Encoding: gzip\r\nContent-Length: " +
+				fmt.Sprint(len(gzipped(text))) + "\r\n\r\n" + gzipped(text), 0},
+			{resp, "HTTP/1.1 201 Created\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n", 0},
+			{orig, "POST /up2 HTTP/1.1\r\nContent-Encoding: x-gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunkedBody(gzipped(text[:1000]), 77), 0},
+			{resp, ok200("ok"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			eq(t, "1.ReqBodyLen", r.Txs[0].ReqBodyLen, int64(len(text)))
+			eq(t, "1.Error", r.Txs[0].Error, "")
+			eq(t, "1.RespBodyLen", r.Txs[0].RespBodyLen, 0)
+			eq(t, "1.ContentEncoding", r.Txs[0].ContentEncoding, "gzip") // the response's
+			eq(t, "2.ReqBodyLen", r.Txs[1].ReqBodyLen, 1000)
+			eq(t, "2.Error", r.Txs[1].Error, "")
+			eq(t, "2.RespBodyLen", r.Txs[1].RespBodyLen, 2)
+		},
+	},
+	{
+		name: "request-deflate",
+		segs: []seg{
+			{orig, "PUT /z HTTP/1.1\r\nContent-Encoding: deflate\r\nContent-Length: " +
+				fmt.Sprint(len(zlibbed(text))) + "\r\n\r\n" + zlibbed(text), 0},
+			{resp, ok200(""), 0},
+			{orig, "PUT /raw HTTP/1.1\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n" + chunkedBody(rawDeflated(text), 500), 0},
+			{resp, ok200(""), 0},
+			{orig, "PUT /plain HTTP/1.1\r\nContent-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello", 0},
+			{resp, ok200(""), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 3 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			for i, want := range []int64{int64(len(text)), int64(len(text)), 5} {
+				eq(t, fmt.Sprint(i+1, ".ReqBodyLen"), r.Txs[i].ReqBodyLen, want)
+				eq(t, fmt.Sprint(i+1, ".Error"), r.Txs[i].Error, "")
+			}
+		},
+	},
+	{
+		// An undecodable request body: a warning and its row's Error; the
+		// pairing and the next transaction are unaffected.
+		name: "request-gzip-corrupt",
+		segs: []seg{
+			{orig, "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 20\r\n\r\n\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbagegarbag" +
+				"GET /next HTTP/1.1\r\n\r\n", 0},
+			{resp, ok200("a") + ok200("bb"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			if len(r.Txs) != 2 {
+				t.Fatalf("got %d rows:\n%s", len(r.Txs), render(r))
+			}
+			eq(t, "1.Error", r.Txs[0].Error, ErrInflateFailed)
+			eq(t, "1.StatusCode", r.Txs[0].StatusCode, 200)
+			eq(t, "2.Path", r.Txs[1].Path, "/next")
+			eq(t, "2.Error", r.Txs[1].Error, "")
+			eq(t, "2.RespBodyLen", r.Txs[1].RespBodyLen, 2)
+			if len(r.Warns) != 1 || r.Warns[0].Kind != ErrInflateFailed || !strings.Contains(r.Warns[0].Detail, "request side") {
+				t.Errorf("warnings %v, want one %s on the request side", r.Warns, ErrInflateFailed)
+			}
+		},
+	},
+	{
+		// A gap in a compressed request body: what decoded before it counts.
+		name: "request-gzip-gap",
+		segs: []seg{
+			{orig, "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: " +
+				fmt.Sprint(len(gzipped(numbers))) + "\r\n\r\n" + gzipped(numbers)[:1000], 0},
+			{orig, "", 100},
+			{orig, gzipped(numbers)[1100:], 0},
+			{resp, ok200("a"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			x := one(t, r)
+			eq(t, "Gap", x.Gap, true)
+			eq(t, "Error", x.Error, "")
+			eq(t, "StatusCode", x.StatusCode, 200)
+			if x.ReqBodyLen == 0 || x.ReqBodyLen >= int64(len(numbers))/2 {
+				t.Errorf("ReqBodyLen %d, want what decoded before the gap (%d compressed bytes of %d)", x.ReqBodyLen, 1000, len(gzipped(numbers)))
+			}
+		},
+	},
+	{
+		name: "request-keep-bodies-decoded",
+		opts: func(o *Options) { o.KeepBodies = true },
+		segs: []seg{
+			{orig, "POST / HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: " +
+				fmt.Sprint(len(gzipped("hello request"))) + "\r\n\r\n" + gzipped("hello request"), 0},
+			{resp, ok200("a"), 0},
+		},
+		check: func(t *testing.T, r result) {
+			eq(t, "ReqBodyLen", one(t, r).ReqBodyLen, 13)
+			if len(r.Bodies) != 2 {
+				t.Fatalf("got %d bodies", len(r.Bodies))
+			}
+			eq(t, "request body", string(r.Bodies[0].Data), "hello request")
+			eq(t, "request body dir", r.Bodies[0].Dir, orig)
 		},
 	},
 	{
@@ -1038,6 +1152,63 @@ func TestCases(t *testing.T) {
 	}
 }
 
+// TestRequestBomb: a request body of 10 MB of zeros gzipped stops at the
+// same caps as a response's, in bounded memory, in both decoders.
+func TestRequestBomb(t *testing.T) {
+	zeros := make([]byte, 10<<20)
+	bomb := []byte(gzipped(string(zeros)))
+	for _, tc := range []struct {
+		name string
+		opts func(*Options)
+	}{
+		{"ratio", nil},
+		{"size", func(o *Options) { o.MaxRatio = 1 << 30; o.MaxDecompressed = 1 << 20 }},
+		{"ratio-keep", func(o *Options) { o.KeepBodies = true }},
+		{"size-keep", func(o *Options) { o.KeepBodies = true; o.MaxRatio = 1 << 30; o.MaxDecompressed = 1 << 20 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultOptions()
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			s := &recSink{}
+			h := NewFactory(opts, s)(&tcpsession.FlowInfo{})
+			h.Data(orig, []byte(fmt.Sprintf("POST /bomb HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n", len(bomb))), 1, 1)
+			var m0, m1 runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&m0)
+			for off := 0; off < len(bomb); off += 1460 {
+				h.Data(orig, bomb[off:min(off+1460, len(bomb))], 2, 2)
+			}
+			runtime.ReadMemStats(&m1)
+			h.Data(resp, []byte(ok200("no")), 3, 3)
+			h.Close(4)
+			if len(s.txs) != 1 {
+				t.Fatalf("got %d rows", len(s.txs))
+			}
+			x := s.txs[0]
+			eq(t, "Error", x.Error, ErrInflateLimit)
+			eq(t, "StatusCode", x.StatusCode, 200)
+			if x.ReqBodyLen > opts.MaxDecompressed || x.ReqBodyLen > opts.MaxRatio*int64(len(bomb)) || x.ReqBodyLen >= int64(len(zeros)) {
+				t.Errorf("ReqBodyLen = %d, want capped", x.ReqBodyLen)
+			}
+			// Counting holds 21 KB of state; keeping adds the kept bytes
+			// (MaxBodyKeep, grown by append) and klauspost's decoder.
+			limit := uint64(2 << 20)
+			if opts.KeepBodies {
+				limit += 4 * uint64(opts.MaxBodyKeep)
+			}
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > limit {
+				t.Errorf("decoding allocated %d bytes, want < %d", alloc, limit)
+			}
+			if len(s.warns) != 1 || s.warns[0].Kind != ErrInflateLimit {
+				t.Errorf("warnings %v, want one %s", s.warns, ErrInflateLimit)
+			}
+			t.Logf("%s: wire %d decoded %d, allocated %d", tc.name, len(bomb), x.ReqBodyLen, m1.TotalAlloc-m0.TotalAlloc)
+		})
+	}
+}
+
 // TestBomb: 10 MB of zeros gzipped must stop at the cap, and decoding must
 // not hold more than its bounded buffers.
 func TestBomb(t *testing.T) {
@@ -1053,6 +1224,8 @@ func TestBomb(t *testing.T) {
 	}{
 		{"ratio", nil},
 		{"size", func(o *Options) { o.MaxRatio = 1 << 30; o.MaxDecompressed = 1 << 20 }},
+		{"ratio-keep", func(o *Options) { o.KeepBodies = true }},
+		{"size-keep", func(o *Options) { o.KeepBodies = true; o.MaxRatio = 1 << 30; o.MaxDecompressed = 1 << 20 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultOptions()
@@ -1080,10 +1253,14 @@ func TestBomb(t *testing.T) {
 			if x.RespBodyLen > opts.MaxDecompressed || x.RespBodyLen >= int64(len(zeros)) {
 				t.Errorf("RespBodyLen = %d, want capped", x.RespBodyLen)
 			}
-			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 2<<20 {
-				t.Errorf("decoding allocated %d bytes, want < 2 MiB", alloc)
+			limit := uint64(2 << 20)
+			if opts.KeepBodies {
+				limit += 4 * uint64(opts.MaxBodyKeep)
 			}
-			t.Logf("%s: wire %d decoded %d", tc.name, x.RespWireLen, x.RespBodyLen)
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > limit {
+				t.Errorf("decoding allocated %d bytes, want < %d", alloc, limit)
+			}
+			t.Logf("%s: wire %d decoded %d, allocated %d", tc.name, x.RespWireLen, x.RespBodyLen, m1.TotalAlloc-m0.TotalAlloc)
 		})
 	}
 }

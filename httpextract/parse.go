@@ -808,7 +808,9 @@ func (h *handler) endHeaders(p *half) {
 			p.remain = p.clen
 		default:
 			h.finish(p)
+			return
 		}
+		h.startInflate(p)
 		return
 	}
 	if p.interim {
@@ -834,14 +836,7 @@ func (h *handler) endHeaders(p *half) {
 		h.finish(p)
 		return
 	}
-	if p.enc != encNone {
-		p.useInf = true
-		var keep func([]byte) // decoded bytes are only needed to keep them
-		if h.opts.KeepBodies {
-			keep = p.keepBytes
-		}
-		p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, keep)
-	}
+	h.startInflate(p)
 	switch {
 	case p.chunked:
 		p.st = stChunkSize
@@ -855,6 +850,20 @@ func (h *handler) endHeaders(p *half) {
 	default:
 		p.st = stBodyClose
 	}
+}
+
+// startInflate sets up decoding of a gzip or deflate body (requests and
+// responses alike, with the same bounds) before its first byte.
+func (h *handler) startInflate(p *half) {
+	if p.enc == encNone {
+		return
+	}
+	p.useInf = true
+	var keep func([]byte) // decoded bytes are only needed to keep them
+	if h.opts.KeepBodies {
+		keep = p.keepBytes
+	}
+	p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, keep)
 }
 
 // tunnel stops HTTP parsing in both directions after an upgrade.
@@ -875,19 +884,15 @@ func (h *handler) body(p *half, b []byte) {
 	if p.cur == nil || len(b) == 0 {
 		return
 	}
-	t := &p.cur.t
-	if !p.resp {
-		t.ReqBodyLen += int64(len(b))
-		if h.opts.KeepBodies {
-			p.keepBytes(b)
-		}
-		return
-	}
 	if p.useInf {
-		p.inf.write(b)
+		p.inf.write(b) // finish takes the decoded length
 		return
 	}
-	t.RespBodyLen += int64(len(b))
+	if p.resp {
+		p.cur.t.RespBodyLen += int64(len(b))
+	} else {
+		p.cur.t.ReqBodyLen += int64(len(b))
+	}
 	if h.opts.KeepBodies {
 		p.keepBytes(b)
 	}
@@ -918,7 +923,11 @@ func (h *handler) finish(p *half) {
 	t := &st.t
 	if p.useInf {
 		p.inf.finish()
-		t.RespBodyLen = p.inf.out
+		if p.resp {
+			t.RespBodyLen = p.inf.out
+		} else {
+			t.ReqBodyLen = p.inf.out
+		}
 		if p.inf.err != "" {
 			h.setErr(p, st, p.inf.err)
 		}

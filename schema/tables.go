@@ -272,7 +272,7 @@ var HTTP = &Table{
 		{"user_agent", tStr, "User-Agent header."},
 		{"referrer", tStr, "Referer header."},
 		{"req_content_type", tStr, "Request Content-Type."},
-		{"req_body_len", tI64, "Request body length after de-chunking."},
+		{"req_body_len", tI64, "Request body length, de-chunked and decompressed (gzip, deflate), as resp_body_len and Zeek's request_body_len."},
 		{"status_code", tI32, "Response status code."},
 		{"status_msg", tStr, "Response reason phrase."},
 		{"resp_version", tStr, "Response HTTP version."},

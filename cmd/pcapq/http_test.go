@@ -2,14 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -408,4 +414,99 @@ func zeekURIs(t *testing.T, path string) map[string]string {
 		m[strings.Join([]string{v["id.orig_h"], v["id.orig_p"], v["id.resp_h"], v["id.resp_p"], v["trans_depth"]}, " ")] = v["uri"]
 	}
 	return m
+}
+
+// TestHTTPRequestBodyDecodedLikeTshark: request bodies with
+// Content-Encoding gzip, x-gzip or deflate (zlib or raw), by length or
+// chunked, have req_body_len equal to the decoded size tshark shows for the
+// request (its "File Data: N bytes", decompressed and de-chunked).
+func TestHTTPRequestBodyDecodedLikeTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed: the request-body comparison needs it")
+	}
+	var plain strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&plain, "field%d=%d&", i, i*i%9973)
+	}
+	body := plain.String()
+	comp := func(w func(io.Writer) io.WriteCloser) string {
+		var b bytes.Buffer
+		z := w(&b)
+		io.WriteString(z, body)
+		z.Close()
+		return b.String()
+	}
+	gz := comp(func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
+	zl := comp(func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
+	raw := comp(func(w io.Writer) io.WriteCloser { z, _ := flate.NewWriter(w, 6); return z })
+	chunked := func(s string) string {
+		var b strings.Builder
+		for len(s) > 0 {
+			n := min(len(s), 1000)
+			fmt.Fprintf(&b, "%x\r\n%s\r\n", n, s[:n])
+			s = s[n:]
+		}
+		return b.String() + "0\r\n\r\n"
+	}
+	post := func(enc, framing, b string) []byte {
+		h := "POST /up HTTP/1.1\r\nHost: h\r\n"
+		if enc != "" {
+			h += "Content-Encoding: " + enc + "\r\n"
+		}
+		if framing == "chunked" {
+			return []byte(h + "Transfer-Encoding: chunked\r\n\r\n" + chunked(b))
+		}
+		return []byte(h + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(b)) + b)
+	}
+	ok := []byte("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+	file := tcpExchange(t,
+		post("gzip", "length", gz), ok,
+		post("x-gzip", "chunked", gz), ok,
+		post("deflate", "chunked", zl), ok,
+		post("deflate", "length", raw), ok,
+		post("", "length", body), ok,
+	)
+	out, err := exec.Command("tshark", "-n", "-r", file, "-T", "pdml").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	// frame number -> decoded request body size as tshark shows it
+	frameRe := regexp.MustCompile(`<field name="frame.number" [^>]*show="(\d+)"`)
+	fileRe := regexp.MustCompile(`<field name="http.file_data" showname="File Data: (\d+) bytes"`)
+	want := map[int64]int64{}
+	var frame int64
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := frameRe.FindStringSubmatch(line); m != nil {
+			frame, _ = strconv.ParseInt(m[1], 10, 64)
+		}
+		if m := fileRe.FindStringSubmatch(line); m != nil {
+			want[frame], _ = strconv.ParseInt(m[1], 10, 64)
+		}
+	}
+	db := ingestMem(t, 1, file)
+	rows, err := db.Query(context.Background(), `SELECT req_frame, req_body_len, error FROM http ORDER BY trans_depth`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var frame, got int64
+		var e *string
+		if err := rows.Scan(&frame, &got, &e); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		w, ok := want[frame]
+		if !ok {
+			t.Errorf("request at frame %d: tshark shows no body", frame)
+			continue
+		}
+		if got != w || w != int64(len(body)) || e != nil {
+			t.Errorf("request at frame %d: req_body_len %d (error %v), tshark %d, plain body %d", frame, got, e, w, len(body))
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d rows, want 5", n)
+	}
 }
