@@ -510,3 +510,100 @@ func TestHTTPRequestBodyDecodedLikeTshark(t *testing.T) {
 		t.Errorf("%d rows, want 5", n)
 	}
 }
+
+// TestHTTPLostStatusLineMatchesTshark: on a keep-alive connection of 100
+// GETs whose 40th response lost its status line (the segment was cut out;
+// see httpextract/tshark_test.go), every row's method, uri, status,
+// resp_frame and ttfb_ms equal tshark's pairing (http.request_in,
+// http.time), and the unanswered request has a row with no response.
+func TestHTTPLostStatusLineMatchesTshark(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Skip("tshark not installed: the pairing comparison needs it")
+	}
+	file := "../../httpextract/testdata/http-keepalive-lost-status-line.pcap"
+	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "http.request || http.response",
+		"-T", "fields", "-E", "separator=\t",
+		"-e", "frame.number", "-e", "http.request.method", "-e", "http.request.uri",
+		"-e", "http.response.code", "-e", "http.request_in", "-e", "http.time").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	type want struct {
+		req              string // "METHOD URI"
+		code             string // "" when unanswered
+		respFrame        int64
+		ttfbMs           float64
+		answered, exists bool
+	}
+	byReq := map[int64]*want{}
+	var order []int64
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		for len(f) < 6 {
+			f = append(f, "")
+		}
+		frame, _ := strconv.ParseInt(f[0], 10, 64)
+		if f[1] != "" {
+			byReq[frame] = &want{req: f[1] + " " + f[2], exists: true}
+			order = append(order, frame)
+		}
+		if f[3] != "" {
+			in, _ := strconv.ParseInt(f[4], 10, 64)
+			w := byReq[in]
+			if w == nil {
+				t.Fatalf("tshark response frame %d pairs with frame %q, not a request", frame, f[4])
+			}
+			sec, _ := strconv.ParseFloat(f[5], 64)
+			w.code, w.respFrame, w.ttfbMs, w.answered = f[3], frame, sec*1000, true
+		}
+	}
+	db := ingestMem(t, 1, file)
+	rows, err := db.Query(context.Background(), `SELECT req_frame, method || ' ' || uri, status_code, resp_frame, ttfb_ms, missing, gap
+		FROM http ORDER BY trans_depth`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n, unanswered, bad := 0, 0, 0
+	for rows.Next() {
+		var reqFrame int64
+		var req string
+		var code *int32
+		var respFrame *int64
+		var ttfb *float64
+		var missing *string
+		var gap bool
+		if err := rows.Scan(&reqFrame, &req, &code, &respFrame, &ttfb, &missing, &gap); err != nil {
+			t.Fatal(err)
+		}
+		if order[n] != reqFrame {
+			t.Fatalf("row %d: request at frame %d, tshark's request %d is at frame %d", n+1, reqFrame, n+1, order[n])
+		}
+		n++
+		w := byReq[reqFrame]
+		ok := req == w.req
+		if !w.answered {
+			unanswered++
+			ok = ok && code == nil && respFrame == nil && ttfb == nil && missing != nil && *missing == "response" && gap
+		} else {
+			ok = ok && code != nil && fmt.Sprint(*code) == w.code && respFrame != nil && *respFrame == w.respFrame &&
+				ttfb != nil && math.Abs(*ttfb-w.ttfbMs) < 0.001 && missing == nil
+		}
+		if !ok {
+			if bad++; bad <= 5 {
+				t.Errorf("frame %d: %s status %v resp_frame %v ttfb_ms %v missing %v gap %v; tshark %+v",
+					reqFrame, req, deref(code), deref(respFrame), deref(ttfb), deref(missing), gap, *w)
+			}
+		}
+	}
+	if n != len(order) || n != 100 || unanswered != 1 || bad > 0 {
+		t.Errorf("%d rows for %d tshark requests (want 100), %d unanswered (want 1), %d disagree", n, len(order), unanswered, bad)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
