@@ -316,11 +316,6 @@ func (h *handler) stepBody(p *half, data []byte) int {
 		h.body(p, data)
 		return len(data)
 	case stResync:
-		if st := h.pendingResp(); p.resp && st != nil && st.v09 {
-			p.st = stStart // an HTTP/0.9 answer has no start line to find
-			p.prefixOK = false
-			return 0
-		}
 		if p.resp && !p.lineHead && p.frame != p.skipFrame {
 			// A server writes each response with a write of its own, so
 			// a response usually starts a segment: a body that did not
@@ -328,6 +323,14 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			p.lineHead = true
 		}
 		p.skipFrame = p.frame
+		if st := h.pendingResp(); p.resp && p.lineHead && st != nil && st.v09 {
+			// An HTTP/0.9 answer has no start line to find. (Only at a
+			// line's or segment's start: lostResponse may change the
+			// waiting request in the middle of a line it skips.)
+			p.st = stStart
+			p.prefixOK = false
+			return 0
+		}
 		if p.lineHead {
 			if len(p.buf) == 0 {
 				if data[0] == '\n' {
