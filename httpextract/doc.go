@@ -31,13 +31,16 @@
 // Upgrade ("websocket", "h2c", "connect", ...) and ends HTTP parsing on the
 // stream.
 //
-// Response bodies with Content-Encoding gzip, x-gzip or deflate (zlib or
-// raw) are decoded as they stream, to count RespBodyLen; RespWireLen counts
-// the bytes after the header block as sent (chunk framing included).
-// Decoding stops at Options.MaxDecompressed decoded bytes or
+// Request and response bodies with Content-Encoding gzip, x-gzip or
+// deflate (zlib or raw) are decoded as they stream, to count ReqBodyLen and
+// RespBodyLen (as Zeek's request_body_len and response_body_len, which its
+// HTTP analyzer counts after decompression in both directions); RespWireLen
+// counts the response bytes after the header block as sent (chunk framing
+// included). Decoding stops at Options.MaxDecompressed decoded bytes or
 // Options.MaxRatio decoded bytes per compressed byte, with Error
 // "inflate_limit_exceeded"; undecodable data gives "inflate_failed"; a body
-// cut short (a gap, the end of the stream) counts what decoded.
+// cut short (a gap, the end of the stream) counts what decoded. The bounds
+// and the errors are the same for both directions.
 //
 // Unless Options.KeepBodies, decoding only counts: a count-only decoder
 // reads every Huffman code and checks the stream as klauspost/compress
@@ -62,8 +65,20 @@
 // weird.log where Zeek has a name) and a Sink.Warning; the parser then
 // skips to the next line that starts a message. A Gap inside a
 // Content-Length body or a chunk is skipped in place; elsewhere the message
-// is cut and the parser resynchronises. Either way the transaction touched
-// gets Gap = true. At Close, a message cut short still yields a row with
+// is cut and the parser resynchronises on the next line that starts a
+// message (on the response side, also at the start of a segment). Either
+// way the transaction touched gets Gap = true.
+//
+// Pairing after a gap follows time: a request is never answered by a
+// response that began before it was sent (such a response gets its own
+// row, Missing = "request", placed before the waiting requests). When a
+// gap on the response side may have taken a status line (it fell between
+// messages, or ran past the end of a Content-Length body) and the bytes
+// after it do not start a response, they are the body of a response whose
+// head was lost: it answers the oldest waiting request if that was sent
+// before those bytes, which is then given up (Missing = "response", Gap),
+// once per gap, so the next status line pairs with the next request, as
+// tshark pairs them. At Close, a message cut short still yields a row with
 // Error "truncated_HTTP_request"/"truncated_HTTP_reply"; requests never
 // answered get Missing = "response", responses with no request Missing =
 // "request" and Error "unmatched_HTTP_reply".

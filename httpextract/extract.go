@@ -155,14 +155,34 @@ func (h *handler) Close(ts int64) {
 
 // newTx appends a transaction with the next TransDepth.
 func (h *handler) newTx() *txState {
+	return h.addTx(false)
+}
+
+// addTx adds a transaction at the end of the queue or, with beforeWaiting,
+// just before the requests still waiting for a response (at q[nextResp]):
+// it then takes the TransDepth of the first of them, whose depth and every
+// later one's grow by one. Only transactions not yet emitted move.
+func (h *handler) addTx(beforeWaiting bool) *txState {
+	if len(h.q)+1-h.head > 2*h.opts.MaxPendingRequests {
+		h.forceHead()
+	}
 	h.depth++
 	st := &txState{}
 	st.t.FlowID = h.flowID
 	st.t.CommunityID = h.community
 	st.t.TransDepth = h.depth
+	at := len(h.q)
+	if beforeWaiting {
+		at = h.nextResp
+	}
 	h.q = append(h.q, st)
-	if len(h.q)-h.head > 2*h.opts.MaxPendingRequests {
-		h.forceHead()
+	if at < len(h.q)-1 {
+		st.t.TransDepth = h.q[at].t.TransDepth
+		copy(h.q[at+1:], h.q[at:len(h.q)-1])
+		h.q[at] = st
+		for _, x := range h.q[at+1:] {
+			x.t.TransDepth++
+		}
 	}
 	return st
 }

@@ -117,6 +117,9 @@ func FuzzHTTP(f *testing.F) {
 			if x.RespBodyLen > opts.MaxDecompressed {
 				t.Fatalf("RespBodyLen %d past the cap", x.RespBodyLen)
 			}
+			if x.ReqBodyLen > opts.MaxDecompressed && x.ReqBodyLen > int64(len(in)) {
+				t.Fatalf("ReqBodyLen %d past the cap", x.ReqBodyLen)
+			}
 		}
 
 		// Split invariance.

@@ -67,7 +67,6 @@ type inflater struct {
 	gz      *gzip.Reader
 	fl      io.ReadCloser // raw deflate
 	zl      io.ReadCloser // zlib
-	zlReset bool
 	// src is the decoders' input: a view of in[r:], reset before every
 	// pump. A *bytes.Reader is one of the types klauspost/compress
 	// decodes from without its generic ByteReader path (about twice as

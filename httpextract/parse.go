@@ -30,11 +30,13 @@ type half struct {
 	resp bool
 	st   state
 
-	detected  bool // a start line parsed in this direction
-	anyMethod bool // the stream's first request uses a method not in methods
-	prefixOK  bool // the current line's first bytes look like a start line
-	lineHead  bool // stResync: at the start of a line
-	gapNext   bool // a gap hit between messages: flag the next one
+	detected  bool  // a start line parsed in this direction
+	anyMethod bool  // the stream's first request uses a method not in methods
+	prefixOK  bool  // the current line's first bytes look like a start line
+	lineHead  bool  // stResync: at the start of a line
+	gapNext   bool  // a gap hit between messages: flag the next one
+	lostHead  bool  // responses: a gap may have taken the start of a response (see lostResponse)
+	skipFrame int64 // stResync: frame of the last byte skipped
 
 	buf      []byte // unparsed tail of the current line
 	hdrBytes int    // header block bytes so far
@@ -314,8 +316,18 @@ func (h *handler) stepBody(p *half, data []byte) int {
 		h.body(p, data)
 		return len(data)
 	case stResync:
-		if st := h.pendingResp(); p.resp && st != nil && st.v09 {
-			p.st = stStart // an HTTP/0.9 answer has no start line to find
+		if p.resp && !p.lineHead && p.frame != p.skipFrame {
+			// A server writes each response with a write of its own, so
+			// a response usually starts a segment: a body that did not
+			// end in a newline does not hide the next status line.
+			p.lineHead = true
+		}
+		p.skipFrame = p.frame
+		if st := h.pendingResp(); p.resp && p.lineHead && st != nil && st.v09 {
+			// An HTTP/0.9 answer has no start line to find. (Only at a
+			// line's or segment's start: lostResponse may change the
+			// waiting request in the middle of a line it skips.)
+			p.st = stStart
 			p.prefixOK = false
 			return 0
 		}
@@ -332,6 +344,13 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			case matchYes:
 				p.st = stStart
 				return 0
+			}
+			first := data[0]
+			if len(p.buf) > 0 {
+				first = p.buf[0]
+			}
+			if p.lostHead && first != '\r' {
+				h.lostResponse(p)
 			}
 			p.buf = p.buf[:0]
 			p.lineHead = false
@@ -418,6 +437,7 @@ func (h *handler) stepStart(p *half, data []byte) int {
 		}
 		p.st = stResync
 		p.lineHead = data[n-1] == '\n'
+		p.skipFrame = p.frame
 		return n
 	}
 	ok := false
@@ -448,6 +468,7 @@ func (h *handler) badStart(p *half) {
 	}
 	p.st = stResync
 	p.lineHead = false
+	p.skipFrame = p.frame
 	p.prefixOK = false
 }
 
@@ -587,7 +608,15 @@ func (h *handler) startResp(p *half, line []byte) bool {
 		msg = rest[4:]
 	}
 	h.beginMessage(p)
+	p.lostHead = false
 	st := h.pendingResp()
+	early := st != nil && st.t.TsReqStart > p.msgTs
+	if early {
+		// The response began before the oldest waiting request was sent:
+		// it answers a request this stream never showed (lost, or before
+		// the capture started), not that one or any later one.
+		st = nil
+	}
 	if code >= 100 && code < 200 && code != 101 {
 		p.interim = true
 		p.cur = st
@@ -603,7 +632,9 @@ func (h *handler) startResp(p *half, line []byte) bool {
 	}
 	p.interim = false
 	if st == nil {
-		st = h.newTx()
+		// An unmatched response takes its place in time order: before the
+		// requests that are still waiting, which were sent after it began.
+		st = h.addTx(true)
 		st.reqDone = true
 		st.t.Missing = "request"
 		st.t.Error = ErrUnmatchedReply
@@ -780,7 +811,9 @@ func (h *handler) endHeaders(p *half) {
 			p.remain = p.clen
 		default:
 			h.finish(p)
+			return
 		}
+		h.startInflate(p)
 		return
 	}
 	if p.interim {
@@ -806,14 +839,7 @@ func (h *handler) endHeaders(p *half) {
 		h.finish(p)
 		return
 	}
-	if p.enc != encNone {
-		p.useInf = true
-		var keep func([]byte) // decoded bytes are only needed to keep them
-		if h.opts.KeepBodies {
-			keep = p.keepBytes
-		}
-		p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, keep)
-	}
+	h.startInflate(p)
 	switch {
 	case p.chunked:
 		p.st = stChunkSize
@@ -827,6 +853,20 @@ func (h *handler) endHeaders(p *half) {
 	default:
 		p.st = stBodyClose
 	}
+}
+
+// startInflate sets up decoding of a gzip or deflate body (requests and
+// responses alike, with the same bounds) before its first byte.
+func (h *handler) startInflate(p *half) {
+	if p.enc == encNone {
+		return
+	}
+	p.useInf = true
+	var keep func([]byte) // decoded bytes are only needed to keep them
+	if h.opts.KeepBodies {
+		keep = p.keepBytes
+	}
+	p.inf.reset(p.enc, h.opts.MaxDecompressed, h.opts.MaxRatio, keep)
 }
 
 // tunnel stops HTTP parsing in both directions after an upgrade.
@@ -847,19 +887,15 @@ func (h *handler) body(p *half, b []byte) {
 	if p.cur == nil || len(b) == 0 {
 		return
 	}
-	t := &p.cur.t
-	if !p.resp {
-		t.ReqBodyLen += int64(len(b))
-		if h.opts.KeepBodies {
-			p.keepBytes(b)
-		}
-		return
-	}
 	if p.useInf {
-		p.inf.write(b)
+		p.inf.write(b) // finish takes the decoded length
 		return
 	}
-	t.RespBodyLen += int64(len(b))
+	if p.resp {
+		p.cur.t.RespBodyLen += int64(len(b))
+	} else {
+		p.cur.t.ReqBodyLen += int64(len(b))
+	}
 	if h.opts.KeepBodies {
 		p.keepBytes(b)
 	}
@@ -890,7 +926,11 @@ func (h *handler) finish(p *half) {
 	t := &st.t
 	if p.useInf {
 		p.inf.finish()
-		t.RespBodyLen = p.inf.out
+		if p.resp {
+			t.RespBodyLen = p.inf.out
+		} else {
+			t.ReqBodyLen = p.inf.out
+		}
 		if p.inf.err != "" {
 			h.setErr(p, st, p.inf.err)
 		}
@@ -935,6 +975,7 @@ func (h *handler) broken(p *half, kind string) {
 	h.finish(p)
 	p.st = stResync
 	p.lineHead = false
+	p.skipFrame = p.frame
 }
 
 // gap handles n bytes of direction p that will never arrive.
@@ -966,7 +1007,12 @@ func (h *handler) gap(p *half, n int64) {
 			}
 			return
 		}
+		// The gap runs past the end of a Content-Length body: it may hold
+		// the start of the next message. (Past the end of a chunk the
+		// body may well go on, so a chunk does not count.)
+		lost := p.st == stBodyLen
 		h.cut(p)
+		p.lostHead = lost
 	case stBodyClose:
 		if t != nil && p.resp {
 			t.RespWireLen += n
@@ -980,12 +1026,38 @@ func (h *handler) gap(p *half, n int64) {
 		p.gapNext = true
 		p.st = stResync
 		p.lineHead = true
+		p.lostHead = true
 	case stWaitUpgrade:
 		p.buf = p.buf[:0]
 		p.st = stTunnel
 	default: // headers, chunk framing, trailers
 		h.cut(p)
 	}
+}
+
+// lostResponse is called on the response side when, after a gap that may
+// have taken the start of a response, bytes arrive that do not start one:
+// the body of a response whose status line was lost. That response began
+// before these bytes, so it answers the oldest waiting request if that was
+// sent by then (a request is never answered by a response that began
+// before it): the request is given up (Missing = "response", Gap), and the
+// next status line pairs with the request after it. Once per gap: the
+// bytes of one response may come in many lines.
+func (h *handler) lostResponse(p *half) {
+	p.lostHead = false
+	if !p.resp {
+		return
+	}
+	st := h.pendingResp()
+	if st == nil || st.t.TsReqStart > p.ts {
+		return
+	}
+	h.nextResp++
+	st.respDone = true
+	st.t.Gap = true
+	st.t.Missing = "response"
+	// A request side waiting for the answer to an Upgrade or CONNECT
+	// keeps waiting: its next bytes tell whether the switch happened.
 }
 
 // cut ends the current message because its bytes are gone, then resyncs.

@@ -271,6 +271,15 @@ func appendOptStr(b array.Builder, v string) {
 	}
 }
 
+// appendReqStr appends v, even when empty, if ok; NULL otherwise.
+func appendReqStr(b array.Builder, v string, ok bool) {
+	if ok {
+		b.(*array.StringBuilder).Append(schema.ValidText(v))
+	} else {
+		b.AppendNull()
+	}
+}
+
 func appendOptTs(b array.Builder, v int64) {
 	if v == 0 {
 		b.AppendNull()
@@ -444,8 +453,10 @@ func (c *collector) addHTTP(t *httpextract.Transaction) {
 	appendOptI64(tb.col("resp_frame"), t.RespFrame, t.RespFrame > 0)
 	appendOptStr(tb.col("method"), t.Method)
 	appendOptStr(tb.col("host"), t.Host)
-	appendOptStr(tb.col("uri"), t.URI)
-	appendOptStr(tb.col("path"), t.Path)
+	// A request line without a target ("GET  HTTP/1.1") has uri '', as
+	// Zeek logs it; uri and path are NULL only when there is no request.
+	appendReqStr(tb.col("uri"), t.URI, t.Method != "")
+	appendReqStr(tb.col("path"), t.Path, t.Method != "")
 	appendOptStr(tb.col("query"), t.Query)
 	appendOptStr(tb.col("version"), t.Version)
 	appendOptStr(tb.col("user_agent"), t.UserAgent)

@@ -3,11 +3,14 @@
 # then regenerate the tshark expectations (*.tshark.tsv), CAPINFOS.tsv and the
 # per-file stats in README.md.
 #
-# Usage (root): scripts/testdata/record.sh [all|mkcapture|http|expect]
-#   all        (default) everything below
+# Usage (root): scripts/testdata/record.sh [all|mkcapture|http|expect|pairing]
+#   all        (default) everything below but pairing
 #   mkcapture  testdata/mkcapture-small{,-mix}.pcap via ../shared/tools/mkcapture
 #   http       the small focused HTTP captures (nginx + scripts/testdata/httpfixture)
 #   expect     only regenerate *.tshark.tsv, CAPINFOS.tsv, README.md from the pcaps
+#   pairing    httpextract/testdata/http-pipelined-70.pcap and
+#              httpextract/testdata/http-keepalive-lost-status-line.pcap (request/response
+#              pairing against tshark, see httpextract/tshark_test.go); run alone
 #
 # Traffic only ever flows between two network namespaces this script creates
 # (10.98.0.1 server, 10.98.0.2 client, over a veth pair with offloads off, so
@@ -176,6 +179,36 @@ record_http() {
     --next -sS -o /dev/null http://$s4/nocontent
 }
 
+# record_pairing: captures for httpextract's tshark pairing test, written
+# to httpextract/testdata (the package that tests them).
+record_pairing() {
+  setup_http
+  local out=$repo/httpextract/testdata td_save=$td i frame
+  td=$out
+  # 70 GETs, one segment each, 2 ms apart; /slow holds the first answer
+  # 300 ms, so all 70 are on the wire before any response (Go net/http
+  # server answers them in order).
+  local pp=(/slow?n=1)
+  for i in $(seq 2 70); do pp+=("/p?n=$i"); done
+  capture http-pipelined-70 C "$work/httpfixture" pipeline-each $s4:8080 example.test "${pp[@]}"
+  # 100 GETs on one keep-alive conn, one at a time; request 40 is /big
+  # (4000 B body: 3 segments). Its first segment (status line, headers and
+  # the start of the body) is then cut out of the capture.
+  local sp=()
+  for i in $(seq 1 100); do
+    if [ "$i" -eq 40 ]; then sp+=("/big?n=$i"); else sp+=("/s?n=$i"); fi
+  done
+  capture http-keepalive-raw C "$work/httpfixture" sequential $s4:8080 example.test "${sp[@]}"
+  frame=$(tshark -n -r "$out/http-keepalive-raw.pcap" -o http.desegment_body:FALSE \
+    -Y 'http.response.code == 200 && http.content_length == 4000' -T fields -e frame.number 2>/dev/null)
+  [ -n "$frame" ] || { echo "record.sh: no /big response in http-keepalive-raw" >&2; exit 1; }
+  say "cutting frame $frame (status line of the /big response)"
+  editcap "$out/http-keepalive-raw.pcap" "$out/http-keepalive-lost-status-line.pcap" "$frame"
+  rm -f "$out/http-keepalive-raw.pcap"
+  td=$td_save
+  ls -la "$out"/*.pcap >&2
+}
+
 # ---------------------------------------------------------------------------
 PCAPS="mkcapture-small mkcapture-small-mix http-websocket-upgrade http-pipelined http-100-continue http-chunked http-gzip http-keepalive-head-304-204"
 
@@ -319,6 +352,7 @@ mkcapture)
   expectations; verify;;
 http) record_http; expectations; verify;;
 expect) expectations; verify;;
-*) echo "usage: $0 [all|mkcapture|http|expect]" >&2; exit 2;;
+pairing) record_pairing;;
+*) echo "usage: $0 [all|mkcapture|http|expect|pairing]" >&2; exit 2;;
 esac
 ls -la "$td" >&2

@@ -5,6 +5,13 @@
 //	httpfixture serve ADDR              WebSocket echo at /ws, chunked+trailer at /chunked
 //	httpfixture ws-client ADDR          upgrade to WebSocket, exchange a few frames, close
 //	httpfixture pipeline ADDR HOST PATH...  send all GETs in one write, read all responses
+//	httpfixture pipeline-each ADDR HOST PATH...  send the GETs one write (segment) each, 2 ms
+//	                                        apart, before reading any response
+//	httpfixture sequential ADDR HOST PATH...  one keep-alive conn, each GET sent after the
+//	                                        previous response was read
+//
+// serve also answers /slow (after a 300 ms pause), /big (4000 bytes) and any
+// other path with a one-line body naming the request target.
 package main
 
 import (
@@ -31,7 +38,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("httpfixture: ")
 	if len(os.Args) < 3 {
-		log.Fatal("usage: httpfixture serve|ws-client|pipeline ADDR [HOST PATH...]")
+		log.Fatal("usage: httpfixture serve|ws-client|pipeline|pipeline-each|sequential ADDR [HOST PATH...]")
 	}
 	var err error
 	switch os.Args[1] {
@@ -44,6 +51,15 @@ func main() {
 			log.Fatal("usage: httpfixture pipeline ADDR HOST PATH...")
 		}
 		err = pipeline(os.Args[2], os.Args[3], os.Args[4:])
+	case "pipeline-each", "sequential":
+		if len(os.Args) < 5 {
+			log.Fatalf("usage: httpfixture %s ADDR HOST PATH...", os.Args[1])
+		}
+		if os.Args[1] == "sequential" {
+			err = sequential(os.Args[2], os.Args[3], os.Args[4:])
+		} else {
+			err = pipelineEach(os.Args[2], os.Args[3], os.Args[4:])
+		}
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -58,6 +74,20 @@ func serve(addr string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ws", handleWS)
 	mux.HandleFunc("/chunked", handleChunked)
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "slow "+r.URL.RequestURI()+"\n")
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		// 4000 bytes, with a Content-Length: else net/http chunks a body past 2 KB.
+		w.Header().Set("Content-Length", "4000")
+		io.WriteString(w, strings.Repeat(strings.Repeat("0123456789", 9)+"abcdefghi\n", 40))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "target "+r.URL.RequestURI()+"\n")
+	})
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
 }
@@ -285,6 +315,75 @@ func pipeline(addr, host string, paths []string) error {
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		fmt.Fprintf(os.Stderr, "pipeline: %s -> %s (%d bytes)\n", p, resp.Status, n)
+	}
+	return nil
+}
+
+func request(b *strings.Builder, host, path string, last bool) {
+	fmt.Fprintf(b, "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: pcapq-httpfixture\r\n", path, host)
+	if last {
+		b.WriteString("Connection: close\r\n")
+	}
+	b.WriteString("\r\n")
+}
+
+func readResponse(br *bufio.Reader, path, mode string) error {
+	resp, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+	if err != nil {
+		return fmt.Errorf("response for %s: %w", path, err)
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	fmt.Fprintf(os.Stderr, "%s: %s -> %s (%d bytes)\n", mode, path, resp.Status, n)
+	return nil
+}
+
+// pipelineEach writes each request in its own Write (Go sets TCP_NODELAY,
+// so each is its own segment), 2 ms apart, then reads every response. With
+// /slow first, all requests are on the wire before the first response.
+func pipelineEach(addr, host string, paths []string) error {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	for i, p := range paths {
+		var b strings.Builder
+		request(&b, host, p, i == len(paths)-1)
+		if _, err := io.WriteString(conn, b.String()); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	br := bufio.NewReader(conn)
+	for _, p := range paths {
+		if err := readResponse(br, p, "pipeline-each"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sequential sends each request on one keep-alive connection only after
+// the previous response was read.
+func sequential(addr, host string, paths []string) error {
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	br := bufio.NewReader(conn)
+	for i, p := range paths {
+		var b strings.Builder
+		request(&b, host, p, i == len(paths)-1)
+		if _, err := io.WriteString(conn, b.String()); err != nil {
+			return err
+		}
+		if err := readResponse(br, p, "sequential"); err != nil {
+			return err
+		}
 	}
 	return nil
 }
