@@ -17,13 +17,18 @@ func TestOneDuckDBThread(t *testing.T) {
 	db := memDB(t)
 	var mu sync.Mutex
 	callers, inside := map[int]bool{}, map[int]bool{}
-	var wg sync.WaitGroup
+	var wg, locked sync.WaitGroup
+	locked.Add(8)
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
+			// Hold this OS thread until all 8 callers hold theirs, so
+			// they are 8 distinct threads even on a loaded machine.
+			locked.Done()
+			locked.Wait()
 			tid := syscall.Gettid()
 			var in int
 			db.do(func() error { in = syscall.Gettid(); return nil })
