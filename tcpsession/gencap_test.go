@@ -35,6 +35,7 @@ var genCaptures = []struct {
 	{"gen-tcp-keepalive.pcap", genKeepAlive},
 	{"gen-tcp-fast-retransmission.pcap", genFastRetransmission},
 	{"gen-tcp-window-full-wscale.pcap", genWindowFull},
+	{"gen-udp-dhcp-roles.pcap", genDHCPRoles},
 }
 
 // capWriter collects Ethernet frames with their capture times.
@@ -323,6 +324,47 @@ func genWindowFull(w *capWriter) {
 	e.seg(gms, false, gA, 1, 101, 100, 0)
 	e.seg(gms, true, gP|gA, 101, 1, 500, 100) // at the raw edge, scale unknown
 	e.seg(gms, false, gA, 1, 201, 100, 0)
+}
+
+// udp writes one UDP datagram of n zero bytes dt after the previous packet.
+func (w *capWriter) udp(dt time.Duration, src string, sport uint16, dst string, dport uint16, n int) {
+	w.ts = w.ts.Add(dt)
+	w.ipid++
+	eth := &layers.Ethernet{SrcMAC: genMACClient, DstMAC: genMACServer, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Id: w.ipid, Protocol: layers.IPProtocolUDP,
+		SrcIP: netip.MustParseAddr(src).AsSlice(), DstIP: netip.MustParseAddr(dst).AsSlice()}
+	u := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+	if err := u.SetNetworkLayerForChecksum(ip); err != nil {
+		panic(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		eth, ip, u, gopacket.Payload(make([]byte, n)))
+	if err != nil {
+		panic(err)
+	}
+	w.pkts = append(w.pkts, capPkt{ts: w.ts, data: append([]byte(nil), buf.Bytes()...)})
+}
+
+// genDHCPRoles: the DHCP flows of Zeek's btest
+// scripts/base/protocols/dhcp/dhcp-all-msg-types (trace dhcp/dhcp.pcap),
+// rebuilt with the same addresses, ports, sizes and first-to-last times
+// (payloads are zeros): a client without an address broadcasting six
+// requests from 68 to 67 over 5.099034 s, the server's broadcast offer
+// from 67 to 255.255.255.255:68, and its unicast answers from 67 to two
+// clients on 68. TestZeekDHCPRoles compares the flows with Zeek's
+// conn.log baseline of that test.
+func genDHCPRoles(w *capWriter) {
+	const client, bcast, server = "0.0.0.0", "255.255.255.255", "128.2.6.152"
+	w.udp(0, client, 68, bcast, 67, 260)
+	w.udp(100*gms, server, 67, bcast, 68, 300)
+	w.udp(900*gms, client, 68, bcast, 67, 260)
+	w.udp(100*gms, server, 67, "128.2.6.97", 68, 367)
+	w.udp(900*gms, client, 68, bcast, 67, 260)
+	w.udp(time.Second, client, 68, bcast, 67, 260)
+	w.udp(100*gms, server, 67, "128.2.6.189", 68, 367)
+	w.udp(900*gms, client, 68, bcast, 67, 260)
+	w.udp(1099034*time.Microsecond, client, 68, bcast, 67, 260) // 5.099034 s after the first
 }
 
 func genCapture(t testing.TB, gen func(w *capWriter)) []byte {

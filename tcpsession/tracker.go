@@ -320,15 +320,17 @@ func (t *Tracker) newConn(k flowKey, frame, ts int64, p *decode.Packet, sport, d
 			c.flip()
 			c.hist = append(c.hist, '^')
 		case syn:
-		case likelyServer(protoTCP, sport) && (!likelyServer(protoTCP, dport) || sport < dport):
-			// Zeek's heuristic for connections seen without their SYN.
+		case likelyServer(protoTCP, sport) && (!likelyServer(protoTCP, dport) || sport < dport) && !isBroadcast(p.DstIP):
+			// Zeek's heuristic for connections seen without their SYN
+			// (TCPAnalyzer::WantConnection, IPBasedAnalyzer::NewConn).
 			c.flip()
 			c.hist = append(c.hist, '^')
 		}
 	case protoUDP:
 		c.class = classUDP
 		t.stats.UDPFlows++
-		if likelyServer(protoUDP, sport) && !likelyServer(protoUDP, dport) {
+		// Zeek's UDPAnalyzer::WantConnection and IPBasedAnalyzer::NewConn.
+		if likelyServer(protoUDP, sport) && !likelyServer(protoUDP, dport) && !isBroadcast(p.DstIP) {
 			c.flip()
 			c.hist = append(c.hist, '^')
 		}
