@@ -438,13 +438,18 @@ func (t *Tracker) rememberSyn(k flowKey, ts int64) {
 	t.lastSyn[k] = ts
 }
 
-// Close ends every live flow at capture time ts (normally the time of the
-// last packet): buffered data is delivered, streams are closed and Flow
-// rows emitted in flow id order.
+// Close ends the input at capture time ts: the time of the last packet
+// of the whole input, not only of the packets this Tracker saw (with
+// several shards, every packet advances capture time, as it does for a
+// single Tracker through Process). Flows idle past their timeout at ts
+// end as evicted, exactly as Process would have ended them at a packet
+// of time ts; the others end at their last packet: buffered data is
+// delivered, streams are closed and Flow rows emitted in flow id order.
 func (t *Tracker) Close(ts int64) {
-	if ts < t.now {
-		ts = t.now
+	if ts > t.now {
+		t.now = ts
 	}
+	t.expire(t.now)
 	// Emit in FlowID order for deterministic output.
 	cs := make([]*conn, 0, len(t.flows))
 	for _, c := range t.flows {

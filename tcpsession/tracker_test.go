@@ -340,3 +340,67 @@ func TestConnSize(t *testing.T) {
 		t.Errorf("conn is %d bytes, want at most 1024 (reorder fields by size, or move rarely used state out of line)", n)
 	}
 }
+
+// TestCloseEndsIdleFlowsAsOneTracker: flows split over shards (by the
+// symmetric flow hash, as the ingest pipeline does) end with the same rows
+// as in one Tracker when every shard is closed at the input's last packet
+// time. Eight UDP flows send one packet at time 0; another flow sends one
+// every 10 s until 120 s: past the 60 s UDP timeout the eight are evicted
+// in one Tracker, and must be in every shard although no later packet of
+// their own shard comes.
+func TestCloseEndsIdleFlowsAsOneTracker(t *testing.T) {
+	var pkts []*decode.Packet
+	var tss []int64
+	for i := 0; i < 8; i++ {
+		p := pkt("10.0.0.1", "10.9.9.9", uint16(1000+i), 9999, 0, 0, 0, "x")
+		p.IPProto, p.HasTCP = protoUDP, false
+		pkts, tss = append(pkts, p), append(tss, 1e18)
+	}
+	for s := int64(1); s <= 12; s++ {
+		p := pkt("10.0.0.2", "10.9.9.9", 2000, 9999, 0, 0, 0, "x")
+		p.IPProto, p.HasTCP = protoUDP, false
+		pkts, tss = append(pkts, p), append(tss, 1e18+s*10e9)
+	}
+	last := tss[len(tss)-1]
+	rows := func(shards int) map[int64]Flow {
+		out := map[int64]Flow{}
+		sinks := make([]*recSink, shards)
+		trs := make([]*Tracker, shards)
+		for i := range trs {
+			sinks[i] = &recSink{}
+			trs[i] = NewTracker(DefaultOptions(), sinks[i])
+		}
+		for i, p := range pkts {
+			trs[p.FlowHash()%uint64(shards)].Process(int64(i+1), tss[i], p)
+		}
+		for i, tr := range trs {
+			tr.Close(last)
+			for _, f := range sinks[i].flows {
+				out[f.FlowID] = *f
+			}
+		}
+		return out
+	}
+	one := rows(1)
+	evicted := 0
+	for _, f := range one {
+		if f.Evicted {
+			evicted++
+		}
+	}
+	if evicted != 8 {
+		t.Errorf("one tracker: %d flows evicted, want the 8 idle ones", evicted)
+	}
+	for _, n := range []int{2, 3, 4} {
+		got := rows(n)
+		if len(got) != len(one) {
+			t.Errorf("%d shards: %d flows, one tracker %d", n, len(got), len(one))
+		}
+		for id, f := range one {
+			if g := got[id]; g != f {
+				t.Errorf("%d shards: flow %d = %+v, one tracker %+v", n, id, g, f)
+			}
+		}
+	}
+}
+
