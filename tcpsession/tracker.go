@@ -261,6 +261,7 @@ func (t *Tracker) Process(frame, ts int64, p *decode.Packet) (flowID int64, dir 
 		dir = t.processTCP(c, frame, ts, p, dir)
 	default:
 		c.processOther(ts, p, dir)
+		c.lastFrame = frame
 	}
 	switch {
 	case c.class == classClosing:

@@ -404,3 +404,25 @@ func TestCloseEndsIdleFlowsAsOneTracker(t *testing.T) {
 	}
 }
 
+// TestLastFrame: every flow's LastFrame is the frame of its last packet,
+// for UDP and ICMP flows as for TCP ones (tshark's frame numbers; checked
+// against tshark by TestTsharkConversations).
+func TestLastFrame(t *testing.T) {
+	sink := &recSink{}
+	tr := NewTracker(DefaultOptions(), sink)
+	u := pkt("10.0.0.1", "10.0.0.2", 5000, 53, 0, 0, 0, "q")
+	u.IPProto, u.HasTCP = protoUDP, false
+	r := pkt("10.0.0.2", "10.0.0.1", 53, 5000, 0, 0, 0, "a")
+	r.IPProto, r.HasTCP = protoUDP, false
+	tr.Process(1, 1e18, u)
+	tr.Process(2, 1e18, pkt("10.0.0.1", "10.0.0.3", 40000, 80, fS, 1, 0, ""))
+	tr.Process(3, 1e18+1, r)
+	tr.Process(4, 1e18+2, pkt("10.0.0.3", "10.0.0.1", 80, 40000, fS|fA, 9, 2, ""))
+	tr.Close(1e18 + 2)
+	want := map[int64]int64{1: 3, 2: 4}
+	for _, f := range sink.flows {
+		if f.LastFrame != want[f.FlowID] {
+			t.Errorf("%s flow %d: LastFrame %d, want %d", f.Proto, f.FlowID, f.LastFrame, want[f.FlowID])
+		}
+	}
+}

@@ -320,3 +320,79 @@ func tsharkConversations(t *testing.T, tshark string, files []string) {
 		t.Errorf("packet counts differ for %d of %d conversations", convs-pktOK, convs)
 	}
 }
+
+// TestTsharkLastFrame compares every TCP and UDP flow's last frame with
+// the last frame tshark shows for the same address and port pair (flows
+// that reuse a pair are merged: the pair's last frame). Frames inside
+// tunnels and ICMP errors (both a TCP and a UDP header, or an ICMP one)
+// are left out. The corpus group is not run (tshark takes seconds on it
+// and its TCP/UDP flows are those the other groups have).
+func TestTsharkLastFrame(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed: skipping the comparison with tshark")
+	}
+	fields := []string{"frame.number", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
+		"udp.srcport", "udp.dstport", "icmp.type", "icmpv6.type"}
+	pairKey := func(proto, a, pa, b, pb string) string {
+		x, y := a+"/"+pa, b+"/"+pb
+		if x > y {
+			x, y = y, x
+		}
+		return proto + " " + x + " " + y
+	}
+	for _, g := range tsharkGroups[:2] {
+		t.Run(g.name, func(t *testing.T) {
+			var flows, agree int
+			for _, path := range g.files(t) {
+				args := []string{"-n", "-r", path, "-Y", "tcp || udp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"}
+				for _, f := range fields {
+					args = append(args, "-e", f)
+				}
+				out, err := exec.Command(tshark, args...).Output()
+				if err != nil {
+					t.Fatalf("tshark %s: %v", path, err)
+				}
+				want := map[string]int64{}
+				for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+					c := strings.Split(line, "\t")
+					if len(c) != len(fields) {
+						continue
+					}
+					src, dst := c[1]+c[3], c[2]+c[4]
+					tcp, udp := c[5] != "", c[7] != ""
+					if tcp == udp || c[9] != "" || c[10] != "" || src == "" {
+						continue
+					}
+					k := pairKey("tcp", src, c[5], dst, c[6])
+					if udp {
+						k = pairKey("udp", src, c[7], dst, c[8])
+					}
+					n, _ := strconv.ParseInt(c[0], 10, 64)
+					want[k] = max(want[k], n)
+				}
+				sink, _ := runCapture(t, path, DefaultOptions())
+				got := map[string]int64{}
+				for _, f := range sink.flows {
+					if f.Proto != "tcp" && f.Proto != "udp" {
+						continue
+					}
+					k := pairKey(f.Proto, f.OrigH.String(), strconv.Itoa(int(f.OrigP)), f.RespH.String(), strconv.Itoa(int(f.RespP)))
+					got[k] = max(got[k], f.LastFrame)
+				}
+				for k, n := range got {
+					flows++
+					if want[k] == n {
+						agree++
+					} else {
+						t.Errorf("%s %s: last frame %d, tshark %d", filepath.Base(path), k, n, want[k])
+					}
+				}
+			}
+			t.Logf("last frame of %d TCP/UDP address and port pairs: %d equal to tshark's", flows, agree)
+			if flows == 0 {
+				t.Error("no TCP or UDP flow compared")
+			}
+		})
+	}
+}
