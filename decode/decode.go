@@ -603,17 +603,17 @@ func decodeTCP(p *Packet, b []byte, off int) {
 	p.Win = be16(b[14:])
 	thl := int(b[12]>>4) * 4
 	p.TCPHeaderLen = thl
-	if thl >= 20 && thl > p.IPPayloadLen && p.firstFragment() {
-		// The options continue in the next fragment: keep those here.
-		if len(b) == p.IPPayloadLen {
-			p.warn(KindSmallFragment, off)
-		} else {
-			p.warn(KindTruncatedHeader, off)
-		}
-		decodeTCPOptions(p, b[20:], off+20)
-		return
-	}
 	if thl < 20 || thl > p.IPPayloadLen {
+		if thl >= 20 && p.firstFragment() {
+			// The options continue in the next fragment: keep those here.
+			if len(b) == p.IPPayloadLen {
+				p.warn(KindSmallFragment, off)
+			} else {
+				p.warn(KindTruncatedHeader, off)
+			}
+			decodeTCPOptions(p, b[20:], off+20)
+			return
+		}
 		p.warn(KindBadTCPHeaderLength, off+12)
 		return
 	}

@@ -72,7 +72,8 @@ func split6(proto uint8, id uint32, p []byte, n int) []genFrame {
 // ordinary fragmented TCP segment, UDP datagrams fragmented over IPv4 and
 // IPv6 (the UDP length counts the whole datagram), a first UDP fragment
 // with a UDP length below 8, unfragmented frames whose TCP, UDP or SCTP
-// header the snap length cut, and first fragments the snap length cut.
+// header the snap length cut, first fragments the snap length cut, and a
+// first fragment whose TCP data offset is below 5.
 func genFirstFragments() []genFrame {
 	seg := tcp(1234, 80, 0x18, nil, make([]byte, 100))
 	segOpts := tcp(1234, 80, 0x18, []byte{2, 4, 5, 0xb4, 1, 3, 3, 7, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2}, make([]byte, 100))
@@ -101,6 +102,9 @@ func genFirstFragments() []genFrame {
 	f = append(f, genFrame{data: split4(6, 110, seg, 16)[0].data, capLen: 34 + 10})
 	// The 32-byte first fragment with the options split, of which 28 bytes were kept.
 	f = append(f, genFrame{data: split4(6, 111, segOpts, 32)[0].data, capLen: 34 + 28})
+	// A first fragment whose TCP data offset is 4 (16 bytes): bad, not small.
+	badOff := set(tcp(1234, 80, 0x18, nil, make([]byte, 100)), func(b []byte) { b[12] = 4 << 4 })
+	f = append(f, split4(6, 112, badOff, 24)[0])
 	return f
 }
 
@@ -192,6 +196,7 @@ func TestFirstFragments(t *testing.T) {
 		{KindTruncatedHeader, false, false, -1, -1}, // 8 bytes of SCTP (tshark shows no ports either)
 		{KindTruncatedHeader, true, false, 0, 0},    // first fragment cut by the snap length
 		{KindTruncatedHeader, true, true, 0, 0},     // the same with the TCP options split
+		{KindBadTCPHeaderLength, true, true, 0, 0},  // a first fragment with TCP data offset 4
 	}
 	if len(frames) != len(tests) {
 		t.Fatalf("%d frames, %d cases", len(frames), len(tests))

@@ -280,6 +280,13 @@ var tsharkDiffs = []tsharkDiff{
 		},
 	},
 	{
+		reason: "TCP data offset below 5 (bad_TCP_header_len): tshark stops at the bogus header length; the decoder keeps the ack, flags and window of the 20 bytes it has",
+		applies: func(_ string, p *Packet, field, _, theirs string) bool {
+			return p.Warn == KindBadTCPHeaderLength && p.TCPHeaderLen < 20 && theirs == "" &&
+				(field == "tcp.ack_raw" || field == "tcp.flags" || field == "tcp.window_size_value")
+		},
+	},
+	{
 		reason: "UDP length below 8 (bad_UDP_length) or not captured: tshark prints the header's value or nothing, Packet.PayloadLen falls back to the IP payload",
 		applies: func(_ string, p *Packet, field, _, theirs string) bool {
 			return field == "udp.length" && (p.Warn == KindBadUDPLength || p.Warn == KindTruncatedHeader && theirs == "")
