@@ -61,12 +61,16 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 				s.tracker.Close(s.lastTs)
 			}
 			for i := range b.meta {
-				if b.hash[i]%n != id {
-					continue
-				}
+				// Capture time is the whole input's, every shard's
+				// packets included: Close(s.lastTs) then ends idle
+				// flows as one tracker would (same rows for any
+				// worker count).
 				ts := b.meta[i].ts
 				if ts > s.lastTs {
 					s.lastTs = ts
+				}
+				if b.hash[i]%n != id {
+					continue
 				}
 				if pk := b.flowPkt[i]; pk != nil {
 					b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
