@@ -45,7 +45,6 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path; "" is in memory.
 func Open(ctx context.Context, path string) (*DB, error) {
-	useHugePages()
 	db := &DB{path: path, calls: make(chan func())}
 	go db.thread()
 	err := db.do(func() error {
