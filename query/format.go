@@ -55,7 +55,8 @@ func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file st
 // raw values.
 //
 // Every write is checked: an error writing w (a full disk, a closed pipe)
-// stops the query and is returned wrapped in a *WriteError.
+// stops the output at the next row and is returned wrapped in a
+// *WriteError; nothing more is written to w after it.
 func (db *DB) OutputTo(ctx context.Context, q string, w io.Writer, o OutputOptions) error {
 	format := o.Format
 	if format == "" {
@@ -126,7 +127,7 @@ func (e *WriteError) Error() string { return "writing the result: " + e.Err.Erro
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // errWriter keeps the first error of the writer under the buffers, so
-// that a failed write stops the query at the next row.
+// that a failed write stops the output at the next row.
 type errWriter struct {
 	w   io.Writer
 	err error

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	stdhtml "html"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -247,6 +250,49 @@ func TestCSVFormulaGuard(t *testing.T) {
 			if r[1] != "-5" || r[2] != "-1.5" || r[3] != "-3.25" || r[4] != "-170141183460469231731687303715884105727" {
 				t.Errorf("raw=%v: numbers written as %q, want them unchanged", raw, r[1:5])
 			}
+		}
+	}
+}
+
+// failAfter fails every write after the first n bytes with ENOSPC, and
+// counts the writes that reach it.
+type failAfter struct {
+	n, writes, failed int
+}
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	w.writes++
+	if w.failed > 0 || len(p) > w.n {
+		w.failed++
+		return 0, &os.PathError{Op: "write", Path: "out", Err: syscall.ENOSPC}
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// A failed write stops the output with a *WriteError naming the cause, in
+// every text format: nothing more is written after the failure, and the
+// error is not lost behind a flush. (duckdb-go materialises a result
+// before its first row, so stopping early saves the formatting, not the
+// query.)
+func TestOutputWriteError(t *testing.T) {
+	db := memDB(t)
+	for _, f := range []string{"csv", "json", "jsonl", "table", "markdown"} {
+		w := &failAfter{n: 100 << 10}
+		err := db.OutputTo(context.Background(), "SELECT range AS i, md5(range::VARCHAR) AS h FROM range(20000)", w, OutputOptions{Format: f})
+		var we *WriteError
+		if !errors.As(err, &we) || !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("%s: error %v, want a WriteError for ENOSPC", f, err)
+		}
+		if w.failed != 1 {
+			t.Errorf("%s: %d writes after the failure reached the writer, want none", f, w.failed-1)
+		}
+	}
+	// A failure at the final flush, with nothing written before it.
+	for _, f := range []string{"csv", "json", "jsonl", "table", "markdown"} {
+		w := &failAfter{n: 0}
+		if err := db.OutputTo(context.Background(), "SELECT 1 AS x", w, OutputOptions{Format: f}); !errors.Is(err, syscall.ENOSPC) {
+			t.Errorf("%s: a failed final flush returned %v", f, err)
 		}
 	}
 }
