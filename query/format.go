@@ -423,12 +423,15 @@ func unsafeRune(r rune) bool {
 // (<script>, <img onerror=...>) or entity reaches a renderer, and the
 // characters of Markdown's inline syntax (emphasis, code, links and
 // images, strikethrough, math) and the cell separator | get a backslash.
+// An underscore between two letters or digits (src_ip) cannot start or end
+// emphasis in CommonMark and is left as it is, for a readable source.
 func markdownCell(s string) string {
 	if !strings.ContainsAny(s, markdownActive) {
 		return s
 	}
+	rs := []rune(s)
 	var b strings.Builder
-	for _, r := range s {
+	for i, r := range rs {
 		switch r {
 		case '<':
 			b.WriteString("&lt;")
@@ -436,6 +439,11 @@ func markdownCell(s string) string {
 			b.WriteString("&gt;")
 		case '&':
 			b.WriteString("&amp;")
+		case '_':
+			if i == 0 || i == len(rs)-1 || !isAlnum(rs[i-1]) || !isAlnum(rs[i+1]) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
 		default:
 			if strings.ContainsRune(markdownActive, r) {
 				b.WriteByte('\\')
@@ -445,6 +453,8 @@ func markdownCell(s string) string {
 	}
 	return b.String()
 }
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // markdownActive are the characters markdownCell escapes.
 const markdownActive = "<>&\\`*_[]|~!$"

@@ -159,6 +159,8 @@ var markdownAttacks = []string{
 	"&lt;script&gt; &amp; &#60;",
 	`back\slash \| \*`,
 	"<http://evil.example/>",
+	"_em_ src_ip __strong__ x_ _y a_b_c",
+	"日本_語 ü_ß",
 }
 
 // Markdown cells carry HTML and Markdown syntax as text: rendered by
