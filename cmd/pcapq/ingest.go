@@ -68,15 +68,15 @@ func (c *IngestCmd) Run(g *Globals) error {
 			if g.ctx.Err() != nil {
 				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", in, c.Output, g.ctx.Err())
 			}
-			fmt.Fprintln(g.stderr, "pcapq:", err)
+			printError(g.stderr, err, g.names)
 			failed = append(failed, err)
 		}
 	}
 	if len(failed) > 0 {
 		code := 1
 		for _, err := range failed {
-			if errors.Is(err, ingest.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-				code = 2
+			if notCapture(err) {
+				code = exitUsage
 			}
 		}
 		return &exitError{code: code, err: fmt.Errorf("%d of %d captures not ingested", len(failed), len(c.Captures))}
@@ -131,7 +131,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 		size   = int64(-1)
 	)
 	if in == "-" {
-		r, err = ingest.NewReader(g.stdin, "-")
+		r, err = ingest.NewReader(interruptible(g.ctx, g.stdin), "-")
 	} else {
 		if abs, e := filepath.Abs(in); e == nil {
 			path = abs
