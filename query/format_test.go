@@ -177,6 +177,15 @@ func TestMarkdownEscapesHTMLAndSyntax(t *testing.T) {
 	if err := db.Output(context.Background(), "SELECT id, v AS \"<b>v</b>\", neg FROM h ORDER BY id", "markdown", &b, ""); err != nil {
 		t.Fatal(err)
 	}
+	// No raw < or > at all: a renderer that passes HTML through before
+	// it reads backslash escapes still meets no tag. GitHub renders
+	// $...$ as math (cmark-gfm does not): the dollar signs are escaped.
+	if strings.ContainsAny(b.String(), "<>") {
+		t.Errorf("Markdown source carries < or >:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), `\$x^2\$`) {
+		t.Errorf("Markdown source should escape $ (GitHub math):\n%s", b.String())
+	}
 	cmd := exec.Command(cmark, "--unsafe", "-e", "table")
 	cmd.Stdin = bytes.NewReader(b.Bytes())
 	out, err := cmd.Output()
