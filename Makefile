@@ -10,8 +10,9 @@ DEMO_PCAP := testdata/mkcapture-small.pcap
 export CGO_ENABLED := 1
 
 # Debian packages: libpcap for live capture/BPF, the peer tools the
-# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow).
-DEB_PKGS := libpcap-dev tshark tcpdump tcpflow
+# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow;
+# cmark-gfm, GitHub's Markdown renderer, for the Markdown escaping test).
+DEB_PKGS := libpcap-dev tshark tcpdump tcpflow cmark-gfm
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all build demo test test-short race deps bench fuzz schema-doc vet clean
