@@ -10,8 +10,9 @@ DEMO_PCAP := testdata/mkcapture-small.pcap
 export CGO_ENABLED := 1
 
 # Debian packages: libpcap for live capture/BPF, the peer tools the
-# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow).
-DEB_PKGS := libpcap-dev tshark tcpdump tcpflow
+# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow;
+# cmark-gfm, GitHub's Markdown renderer, for the Markdown escaping test).
+DEB_PKGS := libpcap-dev tshark tcpdump tcpflow cmark-gfm
 # node and npm (DuckDB's Node client opens our files in a test) come from
 # Debian only when no node is installed already.
 NODE_PKGS := $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)

@@ -95,7 +95,6 @@ func fileKey(abs string) string {
 // every byte but NUL stands for itself, UTF-8 or not; an absolute path
 // starts with '/', so no prefix is read as an extension name.
 func Open(ctx context.Context, path string) (*DB, error) {
-	useHugePages()
 	db := &DB{path: path, calls: make(chan func()), inserts: map[*schema.Table]string{}}
 	if path != "" {
 		if strings.IndexByte(path, 0) >= 0 {

@@ -15,10 +15,16 @@
 // schema.Captures), and a capture is identified by its name's bytes
 // (captures.path_bytes).
 //
-// On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
-// maps is advised for transparent huge pages (hugepages.go). Every call a
-// DB makes into DuckDB runs on one locked OS thread, so that jemalloc's
-// per-thread caches of freed memory do not multiply (see DB).
+// Importing the package changes nothing in the process. A program may
+// call TuneProcessMemory once, before opening a DB, to apply process-wide
+// memory settings measured to speed up an ingest (pcapq's main does): on
+// Linux, glibc malloc's thresholds, transparent huge pages for the memory
+// DuckDB's bundled jemalloc maps (the link wraps mmap, see hugepages.go;
+// the build tag nommapwrap leaves the wrapper out), and jemalloc keeping
+// freed memory (its mallctl is looked up at run time, so a DuckDB without
+// it works, untuned). Every call a DB makes into DuckDB runs on one locked
+// OS thread, so that jemalloc's per-thread caches of freed memory do not
+// multiply (see DB).
 //
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query

@@ -92,7 +92,7 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 			if g.ctx.Err() != nil {
 				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", query.Escape(in), db.Path(), g.ctx.Err())
 			}
-			fmt.Fprintln(g.stderr, "pcapq:", err)
+			printError(g.stderr, err, g.names)
 			failed = append(failed, err)
 		} else {
 			committed++
@@ -101,8 +101,8 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 	if len(failed) > 0 {
 		code := 1
 		for _, err := range failed {
-			if errors.Is(err, ingest.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-				code = 2
+			if notCapture(err) {
+				code = exitUsage
 			}
 		}
 		return &exitError{code: code, err: fmt.Errorf("%d of %d captures not ingested", len(failed), len(c.Captures))}
@@ -169,7 +169,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 		size   = int64(-1)
 	)
 	if in == "-" {
-		r, err = ingest.NewReader(g.stdin, "-")
+		r, err = ingest.NewReader(interruptible(g.ctx, g.stdin), "-")
 	} else {
 		if abs, e := filepath.Abs(in); e == nil {
 			path = abs

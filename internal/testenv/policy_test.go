@@ -9,8 +9,9 @@ import (
 )
 
 // allowedSkip matches the skips that are not about a missing peer tool or
-// corpus: -short runs, platforms without a feature, and this package's own.
-var allowedSkip = regexp.MustCompile(`testing\.Short\(\)|-short|no arena on this platform|this run may skip|on this platform`)
+// corpus: -short runs, platforms without a feature, this package's own, and
+// a skip marked "// skip-ok: why" on its line.
+var allowedSkip = regexp.MustCompile(`testing\.Short\(\)|-short|no arena on this platform|this run may skip|on this platform|kernel without|// skip-ok: `)
 
 // TestNoSilentSkips walks the module's tests: a t.Skip must not stand
 // where a missing tool or corpus should fail (use Tool, Corpus or Missing),
