@@ -370,11 +370,31 @@ func FormatValue(def *Def, v float64) string {
 	case Seconds:
 		return strconv.FormatFloat(v, 'f', 3, 64) + " s"
 	case PerSecond:
-		return strconv.FormatFloat(v, 'f', 1, 64) + "/s"
+		return si(v) + "/s"
 	case Bytes:
-		return fmtNum(math.Round(v)) + " B"
+		return si(v) + "B"
 	}
 	return fmtNum(v)
+}
+
+// si writes a number with an SI prefix past 10,000: 48.5M, 91.8k.
+func si(v float64) string {
+	a := math.Abs(v)
+	for _, p := range []struct {
+		div    float64
+		suffix string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e4, "k"}} {
+		if a >= p.div {
+			if p.suffix == "k" {
+				p.div = 1e3
+			}
+			return strconv.FormatFloat(v/p.div, 'f', 1, 64) + p.suffix
+		}
+	}
+	if v == math.Trunc(v) {
+		return fmtNum(v)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 // FormatChange writes an amount of change (no sign added): pp for rates.
@@ -385,7 +405,7 @@ func FormatChange(def *Def, v float64) string {
 	case Millis:
 		return strconv.FormatFloat(v, 'f', 2, 64) + " ms"
 	}
-	return strings.TrimSuffix(FormatValue(def, v), " B")
+	return FormatValue(def, v)
 }
 
 func fmtNum(v float64) string {

@@ -36,7 +36,8 @@ func testSnap() *Snapshot {
 	add("GET", "10.150.0.1", "/missing", 422, 2.3, 0)
 	add("POST", "10.150.0.1", "/echo", 1, 0.05, 0)
 	s.HTTPHosts["10.150.0.1"] = &Group{Metrics: Metrics{"http.requests": {3628, 3628}, "http.p90_ttfb_ms": {2.2, 3628}}}
-	s.Servers["10.150.0.1"] = &Group{Metrics: Metrics{"tcp.connections": {32, 32}, "tcp.reset_rate": {0, 32}, "tcp.retransmit_rate": {0.01, 128000}}}
+	s.Servers["10.150.0.1"] = &Group{Metrics: Metrics{"tcp.connections": {320, 320}, "tcp.reset_rate": {0, 320}, "tcp.retransmit_rate": {0.01, 128000}}}
+	s.Servers["192.168.1.1"] = &Group{Metrics: Metrics{"tcp.connections": {100, 100}, "tcp.reset_rate": {0, 100}}}
 	s.Hosts[HostItem{"ip", "10.150.0.1"}] = 33
 	s.Hosts[HostItem{"http", "10.150.0.1"}] = 5296
 	s.Ports["tcp/80"] = 30
@@ -145,6 +146,8 @@ func TestScopedRules(t *testing.T) {
 	cur.Endpoints[api].Metrics["http.5xx_rate"] = Value{9, 1027}
 	cur.Endpoints[small].Metrics["http.5xx_rate"] = Value{4, 2178}
 	cur.Endpoints[api].Metrics["http.p90_ttfb_ms"] = Value{300, 1027}
+	cur.Servers["10.150.0.1"].Metrics["tcp.reset_rate"] = Value{5, 320}
+	cur.Servers["192.168.1.1"].Metrics["tcp.reset_rate"] = Value{50, 100} // out of the scope
 	// only in NEW: a new endpoint, not a scoped comparison
 	cur.Endpoints[Endpoint{"GET", "10.150.0.1", "/api/new"}] = &Group{Metrics: Metrics{"http.5xx_rate": {100, 500}, "http.requests": {500, 500}}}
 	r := Compare(base, cur, []*DiffRule{
@@ -164,7 +167,7 @@ func TestScopedRules(t *testing.T) {
 		{Fail, []string{api.String()}},
 		{NoData, nil},
 		{Pass, nil},
-		{Pass, nil},
+		{Fail, []string{"10.150.0.1"}},
 	}
 	for i, w := range want {
 		o := r.Outcomes[i]

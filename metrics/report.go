@@ -174,7 +174,7 @@ func (r *Report) writeText(w *bufio.Writer) {
 			items []Item
 			unit  string
 		}{
-			{"New hosts", d.NewHosts, "flows or requests"}, {"Gone hosts", d.GoneHosts, "flows or requests"},
+			{"New hosts", d.NewHosts, ""}, {"Gone hosts", d.GoneHosts, ""},
 			{"New ports", d.NewPorts, "flows"}, {"Gone ports", d.GonePorts, "flows"},
 			{"New endpoints", d.NewEndpoints, "requests"}, {"Gone endpoints", d.GoneEndpoints, "requests"},
 		} {
@@ -191,7 +191,11 @@ func (r *Report) writeText(w *bufio.Writer) {
 				if it.Allowed {
 					allowed = " (allowed)"
 				}
-				fmt.Fprintf(w, "  %s  %d %s%s\n", shown(it.Key), it.Count, l.unit, allowed)
+				unit := l.unit
+				if unit == "" {
+					unit = hostUnit(it.Key)
+				}
+				fmt.Fprintf(w, "  %s  %d %s%s\n", shown(it.Key), it.Count, unit, allowed)
 			}
 		}
 		if len(d.Changes) > 0 {
@@ -226,6 +230,19 @@ func (r *Report) writeText(w *bufio.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "\nRules: %d passed, %d broken, %d without data.\n", pass, fail, nodata)
+}
+
+// hostUnit is what a host item's count counts.
+func hostUnit(key string) string {
+	switch kind, _, _ := strings.Cut(key, " "); kind {
+	case "http":
+		return "requests"
+	case "tls":
+		return "TLS sessions"
+	case "dns":
+		return "queries"
+	}
+	return "flows"
 }
 
 func writeNotes(w *bufio.Writer, s *Snapshot, side string) {
@@ -277,7 +294,7 @@ func (r *Report) writeMarkdown(w *bufio.Writer) {
 			if len(l.items) == 0 {
 				continue
 			}
-			fmt.Fprintf(w, "**%s** (%d)\n\n| %s | seen | allowlisted |\n|---|---:|---|\n", l.title, len(l.items), l.col)
+			fmt.Fprintf(w, "#### %s (%d)\n\n| %s | seen | allowlisted |\n|---|---:|---|\n", l.title, len(l.items), l.col)
 			for i, it := range l.items {
 				if i == r.top() {
 					fmt.Fprintf(w, "| %s | | |\n", mdText(fmt.Sprintf("and %d more", len(l.items)-i)))
@@ -292,7 +309,7 @@ func (r *Report) writeMarkdown(w *bufio.Writer) {
 			fmt.Fprintln(w)
 		}
 		if len(d.Changes) > 0 {
-			fmt.Fprintf(w, "**Biggest changes** (%d in all; the JSON report lists every metric)\n\n| metric | subject | base | new | change |\n|---|---|---:|---:|---:|\n", len(d.Changes))
+			fmt.Fprintf(w, "#### Biggest changes (%d in all; the JSON report lists every metric)\n\n| metric | subject | base | new | change |\n|---|---|---:|---:|---:|\n", len(d.Changes))
 			for i, c := range d.Changes {
 				if i == r.top() {
 					break

@@ -45,7 +45,7 @@ func (a allowFlags) list() metrics.Allowlist {
 // outputFlags choose the report formats.
 type outputFlags struct {
 	Format string   `short:"f" help:"Report format: text, md (a pull-request comment), json (every metric) or junit (one testcase per rule)." default:"text" enum:"text,md,json,junit"`
-	Output []string `short:"o" type:"rawpath" placeholder:"FILE" sep:"none" help:"Write the report to FILE instead of stdout (repeatable; the format follows the extension: .xml junit, .md md, .json json, .txt text, else --format); stdout then gets a one-line summary."`
+	Output []rawArg `short:"o" placeholder:"FILE" sep:"none" help:"Write the report to FILE instead of stdout (repeatable; the format follows the extension: .xml junit, .md md, .json json, .txt text, else --format); stdout then gets a one-line summary."`
 }
 
 // usageErr is an exit status 2 error.
@@ -254,7 +254,8 @@ func writeReports(g *Globals, rep *metrics.Report, o outputFlags) error {
 	if len(o.Output) == 0 {
 		return rep.Write(g.stdout, o.Format)
 	}
-	for _, name := range o.Output {
+	for _, raw := range o.Output {
+		name := string(raw)
 		format := o.Format
 		switch strings.ToLower(filepath.Ext(name)) {
 		case ".xml", ".junit":
@@ -307,7 +308,7 @@ func writeReports(g *Globals, rep *metrics.Report, o outputFlags) error {
 		}
 		names := make([]string, len(o.Output))
 		for i, n := range o.Output {
-			names[i] = query.Escape(n)
+			names[i] = query.Escape(string(n))
 		}
 		fmt.Fprintf(g.stdout, "pcapq %s: %s, %d of %d rules broken (report: %s)\n", verb, verdict, broken, len(os), strings.Join(names, ", "))
 	}
