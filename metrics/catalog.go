@@ -120,7 +120,11 @@ func buildCatalog() []Def {
 	}
 	tcp := Global | PerServer
 	add("tcp.connections", Count, tcp, 0, "TCP connections")
-	add("tcp.retransmit_rate", Percent, tcp, 1000, "retransmitted segments (flows.retransmits: retransmission, fast and spurious) per TCP packet")
+	// Episodes are rare events: 5000 packets make one more or less move
+	// the rate by 0.02 points.
+	add("tcp.retransmit_rate", Percent, tcp, 5000, "retransmission episodes per TCP packet: a segment flagged as retransmitted, or packets lost before the capture point (IPv4 ID gaps), with no other one in the same direction of the connection in the 10 ms before")
+	add("tcp.flagged_retransmit_rate", Percent, tcp, 1000, "segments the capture flags as retransmitted (flows.retransmits: tshark's retransmission, fast and spurious retransmission) per TCP packet")
+	add("tcp.upstream_loss_rate", Percent, tcp, 1000, "TCP packets lost before the capture point, from gaps in the IPv4 identification of senders that number each connection's packets (Linux), per TCP packet sent")
 	// Connection-level rates need 100 connections: a load generator that
 	// resets its few connections when it stops moves the rate of 32
 	// connections by 9-25 points (measured on mkcapture recordings).

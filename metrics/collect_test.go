@@ -37,6 +37,20 @@ func fixtureDB(t testing.TB) *query.DB {
 		CASE WHEN range <= 6 THEN 6 WHEN range <= 8 THEN 17 WHEN range = 9 THEN 1 END AS ip_proto,
 		100 AS orig_len FROM range(1, 11)`)
 	exec(`INSERT INTO packets_data BY NAME SELECT 2 AS capture_id, range AS frame, 4 AS ip_version, 6 AS ip_proto, 100 AS orig_len FROM range(1, 5)`)
+	// IPv4 IDs: capture 1's six TCP frames are flow 1's server side,
+	// numbered 100 101 103 0 104 109: ID 0 is skipped, the steps 2 and 5
+	// mean 1 + 4 packets lost before the capture point. Capture 2's four
+	// are a sender with random IDs: not counted.
+	exec(`UPDATE packets_data SET flow_id = 1, from_resp = true, ip_id = [100, 101, 103, 0, 104, 109][frame],
+		ts = TIMESTAMP '2024-01-01 00:00:00' + to_milliseconds(frame) WHERE capture_id = 1 AND frame <= 6`)
+	// retransmissions: one 2 ms after the ID gap of frame 3 in the same
+	// direction (the same episode), one on flow 2: 2 episodes in capture 1
+	exec(`INSERT INTO tcp_events BY NAME SELECT * FROM (VALUES
+		(1, 5, TIMESTAMP '2024-01-01 00:00:00.005', 1, 'resp', 'retransmission'),
+		(1, 50, TIMESTAMP '2024-01-01 00:00:00.100', 2, 'orig', 'fast_retransmission'),
+		(1, 51, TIMESTAMP '2024-01-01 00:00:00.101', 2, 'orig', 'dup_ack')
+	) AS v(capture_id, frame, ts, flow_id, direction, kind)`)
+	exec(`UPDATE packets_data SET flow_id = 1, from_resp = false, ip_id = [5, 40000, 1234, 60000][frame] WHERE capture_id = 2`)
 	// flows of capture 1
 	exec(`INSERT INTO flows BY NAME SELECT * FROM (VALUES
 		(1, 1, 'tcp', '10.0.0.2', 40000, '10.0.0.1', 80, 'ShADadFf', 'SF', 100, 300, 3, 1.0),
@@ -95,8 +109,12 @@ func TestCollect(t *testing.T) {
 		{"volume.tcp.flows_per_s", 2, 4},
 		{"volume.udp.flows_per_s", 1.5, 3},
 		{"tcp.connections", 4, 4},
-		// retransmits 3+0+0+1 over packets 400+100+2+20
-		{"tcp.retransmit_rate", 100 * 4.0 / 522, 522},
+		// retransmits 3+0+0+1 over packets 400+100+2+20; 5 lost upstream
+		{"tcp.flagged_retransmit_rate", 100 * 4.0 / 522, 522},
+		{"tcp.upstream_loss_rate", 100 * 5.0 / 527, 527},
+		// episodes: the gaps at 3 and 6 ms and the retransmission at 5 ms
+		// on flow 1 are one, the fast retransmission on flow 2 another
+		{"tcp.retransmit_rate", 100 * 2.0 / 522, 522},
 		// RSTO (R) and REJ (r) of 4
 		{"tcp.reset_rate", 50, 4},
 		// quantile_cont of {1, 3}
@@ -113,9 +131,9 @@ func TestCollect(t *testing.T) {
 		{"http.5xx_rate", 25, 4},
 		{"http.unanswered_rate", 20, 5},
 		{"http.error_rate", 20, 5},
-		{"http.p50_ttfb_ms", 2.5, 4},   // {1, 2, 3, 10}
-		{"http.p90_ttfb_ms", 7.9, 4},   // 3 + 0.7*(10-3)
-		{"http.p99_ttfb_ms", 9.79, 4},  // 3 + 0.97*7
+		{"http.p50_ttfb_ms", 2.5, 4},  // {1, 2, 3, 10}
+		{"http.p90_ttfb_ms", 7.9, 4},  // 3 + 0.7*(10-3)
+		{"http.p99_ttfb_ms", 9.79, 4}, // 3 + 0.97*7
 		{"http.p50_duration_ms", 3.5, 4},
 		{"http.resp_bytes", 458, 4},
 		{"http.mean_resp_bytes", 114.5, 4},
@@ -169,7 +187,7 @@ func TestCollect(t *testing.T) {
 	if srv == nil || len(s.Servers) != 1 {
 		t.Fatalf("servers %v", s.Servers)
 	}
-	if v := srv.Metrics.Get("tcp.retransmit_rate"); !near(v.V, 100*3.0/502) || v.N != 502 {
+	if v := srv.Metrics.Get("tcp.retransmit_rate"); !near(v.V, 100*2.0/502) || v.N != 502 {
 		t.Errorf("server retransmit rate %v", v)
 	}
 	if v := srv.Metrics.Get("tcp.conn_state.RSTO"); !near(v.V, 100.0/3) {
@@ -197,7 +215,7 @@ func TestCollectCaptureSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if two.Global.Get("tcp.retransmit_rate").V != 0 || two.Global.Get("http.requests").V != 1 || len(two.Endpoints) != 1 {
+	if two.Global.Get("tcp.retransmit_rate").V != 0 || two.Global.Get("tcp.upstream_loss_rate").V != 0 || two.Global.Get("http.requests").V != 1 || len(two.Endpoints) != 1 {
 		t.Errorf("capture 2: %v", two.Global)
 	}
 	if _, err := Collect(ctx, db, []int32{3}); !errors.Is(err, ErrNoCapture) {

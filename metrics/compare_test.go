@@ -100,8 +100,10 @@ func TestDiffRuleBoundaries(t *testing.T) {
 	}{
 		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 5000}, Value{0.7, 5000}, Pass}, // at the limit
 		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 5000}, Value{0.71, 5000}, Fail},
-		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 999}, Value{3, 5000}, NoData}, // min 1000 packets
-		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 1000}, Value{3, 1000}, Fail},
+		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 4999}, Value{3, 5000}, NoData}, // min 5000 packets
+		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{0.2, 5000}, Value{3, 5000}, Fail},
+		{"tcp.flagged_retransmit_rate:+0.5pp", "tcp.flagged_retransmit_rate", Value{0.2, 999}, Value{3, 5000}, NoData}, // min 1000 packets
+		{"tcp.flagged_retransmit_rate:+0.5pp", "tcp.flagged_retransmit_rate", Value{0.2, 1000}, Value{3, 1000}, Fail},
 		{"tcp.retransmit_rate:+0.5pp,min=10", "tcp.retransmit_rate", Value{0.2, 10}, Value{3, 10}, Fail},
 		{"tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate", Value{3, 5000}, Value{0, 5000}, Pass}, // a fall
 		{"tcp.retransmit_rate:0.5pp", "tcp.retransmit_rate", Value{3, 5000}, Value{0, 5000}, Fail},  // either way

@@ -76,7 +76,7 @@ func TestTextEscaped(t *testing.T) {
 			t.Fatalf("control character %U at %d in text report", r, i)
 		}
 	}
-	for _, want := range []string{`\x1b[2J`, `\u202e`, `/a` + "`" + `b` + "``" + `c|d\n| forged | row |`, "FAIL tcp.retransmit_rate:+0.5pp", "tcp.retransmit_rate: 0.01% -> 3.00% (+2.99pp; rule +0.50pp)"} {
+	for _, want := range []string{`\x1b[2J`, `\u202e`, `/a` + "`" + `b` + "``" + `c|d\n| forged | row |`, "FAIL tcp.retransmit_rate:+0.1pp", "tcp.retransmit_rate: 0.01% -> 3.00% (+2.99pp; rule +0.10pp)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
@@ -209,7 +209,7 @@ func TestJUnitValidates(t *testing.T) {
 		if r.Diff != nil {
 			found := false
 			for _, c := range s.Cases {
-				if c.Failure != nil && strings.HasPrefix(c.Name, "tcp.retransmit_rate:+0.5pp") && strings.Contains(c.Failure.Message, "0.01% -> 3.00%") {
+				if c.Failure != nil && strings.HasPrefix(c.Name, "tcp.retransmit_rate:+0.1pp") && strings.Contains(c.Failure.Message, "0.01% -> 3.00%") {
 					found = true
 				}
 			}

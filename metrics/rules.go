@@ -415,7 +415,11 @@ func (r *CheckRule) holds(v float64) bool {
 // needs a minimum sample (Def.MinSamples), latency rules also need an
 // absolute rise of 50 ms (a loaded CI machine moves a loopback p90 by
 // tens of milliseconds), and rates are compared in percentage points,
-// not relative to a base that may be near zero. README.md documents it.
+// not relative to a base that may be near zero. The retransmission rate
+// counts episodes (see tcp.retransmit_rate): in six mkcapture recordings
+// without drops on the loaded test machine it measured 0.005-0.037%, with
+// 1 in 25 of the server's segments dropped 0.29%.
+// README.md documents the set.
 var DefaultDiffRules = []string{
 	"new_hosts:0",
 	"new_ports:0",
@@ -423,7 +427,7 @@ var DefaultDiffRules = []string{
 	"http.5xx_rate:+1pp",
 	"http.5xx_rate[*]:+5pp",
 	"http.unanswered_rate:+1pp",
-	"tcp.retransmit_rate:+0.5pp",
+	"tcp.retransmit_rate:+0.1pp",
 	"tcp.reset_rate:+10pp",
 	"http.p90_ttfb_ms:+100%,floor=50ms",
 	"http.p90_ttfb_ms[*]:+100%,floor=50ms",

@@ -104,13 +104,29 @@ func (c *DiffCmd) Run(g *Globals) error {
 		}
 		defer cur.close()
 	}
-	bs, err := base.collect(g.ctx, c.BaseCapture, "--base-capture")
-	if err != nil {
-		return inputErr(err)
+	// Two databases are measured at once (each has its own DuckDB); one
+	// database serves one query at a time.
+	var bs, ns *metrics.Snapshot
+	var berr, nerr error
+	if base.db != cur.db {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			bs, berr = base.collect(g.ctx, c.BaseCapture, "--base-capture")
+		}()
+		ns, nerr = cur.collect(g.ctx, c.Capture, "--capture")
+		<-done
+	} else {
+		bs, berr = base.collect(g.ctx, c.BaseCapture, "--base-capture")
+		if berr == nil {
+			ns, nerr = cur.collect(g.ctx, c.Capture, "--capture")
+		}
 	}
-	ns, err := cur.collect(g.ctx, c.Capture, "--capture")
-	if err != nil {
-		return inputErr(err)
+	if berr != nil {
+		return inputErr(berr)
+	}
+	if nerr != nil {
+		return inputErr(nerr)
 	}
 	res := metrics.Compare(bs, ns, rules, allow)
 	rep := &metrics.Report{Diff: res, Time: start, Elapsed: time.Since(start), Hostname: hostname()}

@@ -66,8 +66,78 @@ func TestDiffMetricsAgainstPeers(t *testing.T) {
 			g := s.Global
 			tcp := len(tsharkLines(t, tshark, "-n", "-r", pcap, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields", "-e", "frame.number"))
 			retr := len(tsharkLines(t, tshark, "-n", "-r", pcap, "-Y", "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission", "-T", "fields", "-e", "frame.number"))
-			if v := g.Get("tcp.retransmit_rate"); v.N != int64(tcp) || math.Abs(v.V-100*float64(retr)/float64(tcp)) > 1e-9 {
-				t.Errorf("tcp.retransmit_rate %v (N=%d), tshark: %d of %d TCP frames", v.V, v.N, retr, tcp)
+			if v := g.Get("tcp.flagged_retransmit_rate"); v.N != int64(tcp) || math.Abs(v.V-100*float64(retr)/float64(tcp)) > 1e-9 {
+				t.Errorf("tcp.flagged_retransmit_rate %v (N=%d), tshark: %d of %d TCP frames", v.V, v.N, retr, tcp)
+			}
+			// packets lost before the capture point: the IPv4 ID steps of each
+			// direction of each connection, as tshark decodes them; and the
+			// retransmission episodes: flagged frames and ID gaps, one per
+			// direction per 10 ms
+			type dirKey struct{ stream, src string }
+			type idAt struct {
+				id int
+				at float64
+			}
+			ids := map[dirKey][]idAt{}
+			var order []dirKey
+			for _, l := range tsharkLines(t, tshark, "-n", "-r", pcap, "-Y", "ip && tcp && !icmp", "-T", "fields", "-e", "tcp.stream", "-e", "ip.src", "-e", "tcp.srcport", "-e", "ip.id", "-e", "frame.time_epoch") {
+				f := strings.Split(l, "\t")
+				id, err := strconv.ParseInt(strings.TrimPrefix(f[3], "0x"), 16, 32)
+				if err != nil {
+					t.Fatalf("ip.id %q: %v", f[3], err)
+				}
+				at, _ := strconv.ParseFloat(f[4], 64)
+				k := dirKey{f[0], f[1] + ":" + f[2]}
+				if _, ok := ids[k]; !ok {
+					order = append(order, k)
+					ids[k] = nil
+				}
+				if id != 0 {
+					ids[k] = append(ids[k], idAt{int(id), at})
+				}
+			}
+			lost := 0
+			events := map[dirKey][]float64{}
+			for _, k := range order {
+				steps, small, l := 0, 0, 0
+				var gaps []float64
+				for i := 1; i < len(ids[k]); i++ {
+					d := (ids[k][i].id - ids[k][i-1].id + 65536) % 65536
+					steps++
+					if d >= 1 && d <= 64 {
+						small++
+						l += d - 1
+						if d >= 2 {
+							gaps = append(gaps, ids[k][i].at)
+						}
+					}
+				}
+				if float64(small) >= 0.9*float64(steps) {
+					lost += l
+					events[k] = append(events[k], gaps...)
+				}
+			}
+			for _, l := range tsharkLines(t, tshark, "-n", "-r", pcap, "-Y", "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission",
+				"-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "frame.time_epoch") {
+				f := strings.Split(l, "\t")
+				at, _ := strconv.ParseFloat(f[4], 64)
+				k := dirKey{f[0], f[1] + f[2] + ":" + f[3]}
+				events[k] = append(events[k], at)
+			}
+			episodes := 0
+			for _, ev := range events {
+				sort.Float64s(ev)
+				for i, at := range ev {
+					if i == 0 || at-ev[i-1] > 0.010 {
+						episodes++
+					}
+				}
+			}
+			if v := g.Get("tcp.upstream_loss_rate"); v.N != int64(tcp+lost) || math.Abs(v.V-100*float64(lost)/float64(tcp+lost)) > 1e-9 {
+				t.Errorf("tcp.upstream_loss_rate %v (N=%d), from tshark's ip.id: %d lost, %d TCP frames", v.V, v.N, lost, tcp)
+			}
+			if v := g.Get("tcp.retransmit_rate"); v.N != int64(tcp) || math.Abs(v.V-100*float64(episodes)/float64(tcp)) > 1e-9 {
+				t.Errorf("tcp.retransmit_rate %v (N=%d), from tshark: %d episodes of %d TCP frames", v.V, v.N, episodes, tcp)
 			}
 			streams := map[string]bool{}
 			for _, l := range tsharkLines(t, tshark, "-n", "-r", pcap, "-Y", "tcp", "-T", "fields", "-e", "tcp.stream") {
@@ -160,8 +230,8 @@ func TestDiffMetricsAgainstPeers(t *testing.T) {
 			if v := g.Get("capture.duration_s"); math.Abs(v.V-d) > 1e-6 {
 				t.Errorf("capture.duration_s %v, capinfos %v", v.V, d)
 			}
-			t.Logf("%s: retransmit rate %.3f%% (%d/%d), reset rate %.1f%% (%d/%d), %d RTTs, %d ttfb, %d endpoints as nginx's log",
-				name, g.Get("tcp.retransmit_rate").V, retr, tcp, g.Get("tcp.reset_rate").V, len(rst), len(streams), len(rtts), len(ttfb), len(want))
+			t.Logf("%s: flagged retransmissions %.3f%% (%d/%d), %d packets lost upstream, %d retransmission episodes, reset rate %.1f%% (%d/%d), %d RTTs, %d ttfb, %d endpoints as nginx's log",
+				name, g.Get("tcp.flagged_retransmit_rate").V, retr, tcp, lost, episodes, g.Get("tcp.reset_rate").V, len(rst), len(streams), len(rtts), len(ttfb), len(want))
 		})
 	}
 }
@@ -337,11 +407,11 @@ func TestDiffUsageErrors(t *testing.T) {
 
 func TestCheckCLI(t *testing.T) {
 	// mkcapture-small: 22 of 1845 TCP frames retransmitted (1.19%, tshark)
-	code, out, stderr := pcapqRun(t, "check", smallPcap, "--fail-on", "tcp.retransmit_rate<1%", "--fail-on", "http.5xx_rate<=0")
-	if code != 1 || !strings.Contains(out, "FAIL tcp.retransmit_rate<1%") || !strings.Contains(out, "tcp.retransmit_rate = 1.19% (N=1845), must be < 1.00%") || !strings.Contains(stderr, "1 of 2 rules broken") {
+	code, out, stderr := pcapqRun(t, "check", smallPcap, "--fail-on", "tcp.flagged_retransmit_rate<1%", "--fail-on", "http.5xx_rate<=0")
+	if code != 1 || !strings.Contains(out, "FAIL tcp.flagged_retransmit_rate<1%") || !strings.Contains(out, "tcp.flagged_retransmit_rate = 1.19% (N=1845), must be < 1.00%") || !strings.Contains(stderr, "1 of 2 rules broken") {
 		t.Errorf("check: exit %d\n%s%s", code, out, stderr)
 	}
-	if code, out, _ := pcapqRun(t, "check", smallPcap, "--fail-on", "tcp.retransmit_rate<1.2%", "--fail-on", "http.requests>=64", "--fail-on", "http.p99_ttfb_ms[GET /small.txt]<0.5s"); code != 0 {
+	if code, out, _ := pcapqRun(t, "check", smallPcap, "--fail-on", "tcp.flagged_retransmit_rate<1.2%", "--fail-on", "http.requests>=64", "--fail-on", "http.p99_ttfb_ms[GET /small.txt]<0.5s"); code != 0 {
 		t.Errorf("passing check: exit %d\n%s", code, out)
 	}
 	if code, out, _ := pcapqRun(t, "check", smallPcap, "--allow-host", "10.97.0.0/24", "--allow-host", "fd00:97::/64", "--allow-port", "tcp/80", "--allow-port", "udp/53"); code != 0 {
@@ -355,7 +425,7 @@ func TestCheckCLI(t *testing.T) {
 	rules := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rules, []byte("check:\n  - rule: tcp.retransmit_rate < 1%\n    name: few retransmissions\nallow:\n  ports: [tcp/80, udp/53]\n"), 0o644)
 	code, out, _ = pcapqRun(t, "check", smallPcap, "--rules", rules, "-f", "junit")
-	if code != 1 || !strings.Contains(out, `<testcase name="few retransmissions (tcp.retransmit_rate &lt; 1%)"`) || !strings.Contains(out, `<testcase name="allowed ports: tcp/80, udp/53" classname="pcapq.check" time="0"></testcase>`) {
+	if code != 1 || !strings.Contains(out, `<testcase name="few retransmissions (tcp.retransmit_rate &lt; 1%)"`) || !strings.Contains(out, `tcp.retransmit_rate = 2.98% (N=1845)`) || !strings.Contains(out, `<testcase name="allowed ports: tcp/80, udp/53" classname="pcapq.check" time="0"></testcase>`) {
 		t.Errorf("rules file: exit %d\n%s", code, out)
 	}
 }
