@@ -281,3 +281,46 @@ func TestCollectOptionalTables(t *testing.T) {
 		t.Errorf("TLS allowlist: %+v", res.Outcomes)
 	}
 }
+
+// TestUpstreamLoss: which IPv4 ID steps count as packets lost before the
+// capture point.
+func TestUpstreamLoss(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	if err := db.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO captures (capture_id, path, packets, bytes, first_ts, last_ts, complete) VALUES (1, '/l.pcap', 19, 1900, '2024-01-01 00:00:00', '2024-01-01 00:00:01', true)`,
+		`INSERT INTO flows BY NAME SELECT * FROM (VALUES
+			(1, 1, 'tcp', '10.0.0.2', 40000, '10.0.0.1', 80, 'ShADadFf', 'SF', 0, 12),
+			(1, 2, 'tcp', '10.0.0.2', 40001, '10.0.0.1', 80, 'ShADadFf', 'SF', 4, 0),
+			(1, 3, 'tcp', '10.0.0.2', 40002, '10.0.0.1', 80, 'ShADadFf', 'SF', 0, 3)
+		) AS v(capture_id, flow_id, proto, orig_h, orig_p, resp_h, resp_p, history, conn_state, orig_pkts, resp_pkts)`,
+		// flow 1: IDs 1..10, then a jump of 1000 (not a loss: another
+		// burst of numbering), then +1: 10 of 11 steps small, nothing lost
+		`INSERT INTO packets_data BY NAME SELECT 1 AS capture_id, range AS frame, 4 AS ip_version, 6 AS ip_proto, 1 AS flow_id, true AS from_resp,
+			CASE WHEN range <= 10 THEN range WHEN range = 11 THEN 1010 ELSE 1011 END AS ip_id,
+			TIMESTAMP '2024-01-01 00:00:00' + to_milliseconds(range) AS ts FROM range(1, 13)`,
+		// flow 2: random IDs, one step of 3 by chance: not counted
+		`INSERT INTO packets_data BY NAME SELECT 1 AS capture_id, 100 + range AS frame, 4 AS ip_version, 6 AS ip_proto, 2 AS flow_id, false AS from_resp,
+			[5, 40000, 40003, 60000][range] AS ip_id, TIMESTAMP '2024-01-01 00:00:00' + to_milliseconds(100 + range) AS ts FROM range(1, 5)`,
+		// flow 3: IDs 7, 9, 12: 1 + 2 lost, 30 ms apart: two episodes
+		`INSERT INTO packets_data BY NAME SELECT 1 AS capture_id, 200 + range AS frame, 4 AS ip_version, 6 AS ip_proto, 3 AS flow_id, true AS from_resp,
+			[7, 9, 12][range] AS ip_id, TIMESTAMP '2024-01-01 00:00:00' + to_milliseconds(200 + 30 * range) AS ts FROM range(1, 4)`,
+	} {
+		if err := db.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s, err := Collect(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := s.Global.Get("tcp.upstream_loss_rate"); !near(v.V, 100*3.0/22) || v.N != 22 {
+		t.Errorf("upstream loss %v (N=%d), want 3 of 19+3", v.V, v.N)
+	}
+	if v := s.Global.Get("tcp.retransmit_rate"); !near(v.V, 100*2.0/19) {
+		t.Errorf("episodes %v, want 2 of 19", v.V)
+	}
+}

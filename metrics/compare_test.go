@@ -125,6 +125,8 @@ func TestDiffRuleBoundaries(t *testing.T) {
 		{"http.p90_ttfb_ms:25%", "http.p90_ttfb_ms", Value{100, 500}, Value{120, 500}, Pass},
 		{"http.p90_ttfb_ms:+5ms", "http.p90_ttfb_ms", Value{100, 500}, Value{105, 500}, Pass},
 		{"http.p90_ttfb_ms:+5ms", "http.p90_ttfb_ms", Value{100, 500}, Value{105.5, 500}, Fail},
+		{"tcp.reset_rate:+10pp", "tcp.reset_rate", Value{0, 99}, Value{25, 99}, NoData}, // connections: 100
+		{"tcp.reset_rate:+10pp", "tcp.reset_rate", Value{0, 100}, Value{10.1, 100}, Fail},
 		{"http.5xx_rate:+1pp", "http.5xx_rate", Value{0, 19}, Value{50, 19}, NoData}, // rates need 20
 		{"http.5xx_rate:+1pp", "http.5xx_rate", Value{0, 20}, Value{1.01, 20}, Fail},
 	} {
@@ -249,12 +251,15 @@ func TestNotableChanges(t *testing.T) {
 	base, cur := testSnap(), testSnap()
 	small := Endpoint{"GET", "10.150.0.1", "/small.txt"}
 	echo := Endpoint{"POST", "10.150.0.1", "/echo"}
-	cur.Endpoints[small].Metrics["http.p90_ttfb_ms"] = Value{4.4, 2178}                                          // +103%, +2.2 ms: notable
-	cur.Endpoints[echo].Metrics["http.p90_ttfb_ms"] = Value{50, 1}                                               // 1 sample: not
-	cur.Global["http.p99_ttfb_ms"] = Value{6.5, 5300}                                                            // +8%: not
-	cur.Global["tcp.retransmit_rate"] = Value{2.01, 128000}                                                      // +2pp: notable, whole capture
-	cur.Global["volume.packets_per_s"] = Value{38000 * 1.4, 128000}                                              // +40%: not
-	cur.Endpoints[Endpoint{"GET", "10.150.0.1", "/missing"}].Metrics["http.p90_ttfb_ms"] = Value{2.3 + 0.9, 422} // +0.9 ms: under 1 ms
+	cur.Endpoints[small].Metrics["http.p90_ttfb_ms"] = Value{4.4, 2178} // +103%, +2.2 ms: notable
+	cur.Endpoints[echo].Metrics["http.p90_ttfb_ms"] = Value{50, 1}      // 1 sample: not
+	cur.Global["http.p99_ttfb_ms"] = Value{6.5, 5300}                   // +8%: not
+	cur.Global["tcp.retransmit_rate"] = Value{2.01, 128000}             // +2pp: notable, whole capture
+	cur.Global["volume.packets_per_s"] = Value{38000 * 1.4, 128000}     // +40%: not
+	cur.Global["http.5xx_rate"] = Value{0.9, 5300}                      // +0.9pp: not
+	missing := Endpoint{"GET", "10.150.0.1", "/missing"}
+	base.Endpoints[missing].Metrics["http.p90_ttfb_ms"] = Value{0.5, 422}
+	cur.Endpoints[missing].Metrics["http.p90_ttfb_ms"] = Value{1.4, 422} // +180% but +0.9 ms: under 1 ms
 	r := Compare(base, cur, nil, nil)
 	var got []string
 	for _, c := range r.Changes {

@@ -41,6 +41,7 @@ func hostileReport(t testing.TB) *Report {
 	}
 	cur.Endpoints[Endpoint{"GET", hostile[1], hostile[3]}] = &Group{Metrics: Metrics{"http.requests": {3, 3}}}
 	cur.Global["tcp.retransmit_rate"] = Value{3, 128000}
+	cur.Global["http.p50_duration_ms"] = undefined()
 	rules := append(Defaults(), mustDiff(t, "http.5xx_rate[GET *]:+5pp"), mustDiff(t, "http.p99_ttfb_ms[/nothing|<b>]:+5%"))
 	rules[len(rules)-2].Name = hostile[0]
 	res := Compare(base, cur, rules, nil)
@@ -246,7 +247,7 @@ func TestJSONReport(t *testing.T) {
 		t.Errorf("tcp.retransmit_rate %v", v)
 	}
 	// undefined values are null, not NaN (which is not JSON)
-	if v, ok := m["http.p50_duration_ms"]; ok && v.(map[string]any)["value"] != nil {
+	if v, ok := m["http.p50_duration_ms"]; !ok || v.(map[string]any)["value"] != nil {
 		t.Errorf("undefined metric %v", v)
 	}
 	if len(newSide["endpoints"].([]any)) != len(r.Diff.New.Endpoints) {

@@ -144,7 +144,7 @@ func glob(pattern, s string) bool {
 		}
 		s = s[i+len(p):]
 	}
-	return len(s) >= len(last) && strings.HasSuffix(s, last)
+	return strings.HasSuffix(s, last)
 }
 
 // ChangeKind says how a diff rule measures change.

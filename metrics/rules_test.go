@@ -177,6 +177,7 @@ func TestGlob(t *testing.T) {
 		{"*c", "abc", true}, {"*c", "ab", false}, {"a*c", "ac", true}, {"a*c", "abc/c", true},
 		{"a*b*c", "abc", true}, {"a*b*c", "acb", false}, {"*", "", true}, {"a*a", "a", false},
 		{"*.example.test", "example.test", false}, {"*.example.test", "a.example.test", true},
+		{"*.txt", "a.txt.bak", false}, {"/api/*/x", "/api/1/x/y", false},
 	} {
 		if glob(c.p, c.s) != c.want {
 			t.Errorf("glob(%q, %q) = %v", c.p, c.s, !c.want)

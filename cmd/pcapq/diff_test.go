@@ -311,9 +311,9 @@ func TestDiffCLI(t *testing.T) {
 	}
 	// reports to files, format by extension; stdout gets one line
 	xmlF, mdF, jsonF := filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.json")
-	code, out, _ = pcapqRun(t, "diff", smallMixPcap, db, "--base-capture", "0", "-o", xmlF)
-	if code != 2 {
-		t.Errorf("--base-capture with a capture file: exit %d", code)
+	code, _, stderr = pcapqRun(t, "diff", smallMixPcap, db, "--base-capture", "1", "-o", xmlF)
+	if code != 2 || !strings.Contains(stderr, "is a capture file") {
+		t.Errorf("--base-capture with a capture file: exit %d %s", code, stderr)
 	}
 	code, out, _ = pcapqRun(t, "diff", "../../testdata/http-chunked.pcap", "../../testdata/http-gzip.pcap", "-o", xmlF, "-o", mdF, "-o", jsonF)
 	if code != 1 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "pcapq diff: FAIL") {
@@ -391,6 +391,7 @@ func TestDiffUsageErrors(t *testing.T) {
 		{[]string{"diff", pcapqDB, pcapqDB, "--capture", "7"}, "no capture [7]"},
 		{[]string{"diff", "-d", pcapqDB, "--capture", "1"}, "--base-capture"},
 		{[]string{"diff", "-d", pcapqDB, smallPcap, "--base-capture", "1", "--capture", "1"}, "either --db"},
+		{[]string{"diff", smallPcap, smallPcap, "-o", filepath.Join(dir, "no", "such", "r.xml")}, "no/such/r.xml"},
 		{[]string{"check", smallPcap}, "nothing to check"},
 		{[]string{"check", "--fail-on", "http.requests>0"}, "needs a database or a capture"},
 		{[]string{"check", html, "--fail-on", "http.requests>0"}, "page.html"},
