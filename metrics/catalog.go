@@ -1,9 +1,6 @@
 package metrics
 
-import (
-	"sort"
-	"strings"
-)
+import "sort"
 
 // Unit is the unit of a metric's value.
 type Unit int
@@ -159,11 +156,4 @@ func buildCatalog() []Def {
 		add("gone_"+s, Count, DiffOnly, 0, s+" in BASE that NEW does not have")
 	}
 	return c
-}
-
-// isPercentile reports whether the metric is a percentile (p50_, p90_, p99_).
-func isPercentile(name string) bool {
-	i := strings.LastIndexByte(name, '.')
-	s := name[i+1:]
-	return strings.HasPrefix(s, "p50_") || strings.HasPrefix(s, "p90_") || strings.HasPrefix(s, "p99_")
 }
