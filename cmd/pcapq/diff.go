@@ -183,8 +183,8 @@ type side struct {
 	close func()
 }
 
-// duckdbMagic is at offset 8 of a DuckDB database file.
-var duckdbMagic = []byte("DUCK")
+// dbFileMagic is at offset 8 of a DuckDB database file.
+var dbFileMagic = []byte("DUCK")
 
 // openSide opens a database, or reads a capture into an in-memory one the
 // way 'pcapq query CAPTURE SQL' does.
@@ -196,7 +196,7 @@ func openSide(g *Globals, path, what string) (*side, error) {
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
 	f.Close()
-	if n == 12 && bytes.Equal(head[8:12], duckdbMagic) {
+	if n == 12 && bytes.Equal(head[8:12], dbFileMagic) {
 		db, err := query.Open(g.ctx, path)
 		if err != nil {
 			return nil, usageErr("%s %s: %w", what, query.Escape(path), err)

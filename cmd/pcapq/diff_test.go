@@ -21,7 +21,7 @@ import (
 	"github.com/pcapq/pcapq/query"
 )
 
-const smallMixPcap = "../../testdata/mkcapture-small-mix.pcap"
+const diffMixPcap = "../../testdata/mkcapture-small-mix.pcap"
 
 // quantileCont is DuckDB's quantile_cont (linear interpolation between
 // the closest ranks), written out here to check the SQL with.
@@ -294,7 +294,7 @@ func TestDiffCLI(t *testing.T) {
 	}
 	// one database, two capture ids; the same database file on both sides
 	db := filepath.Join(dir, "both.duckdb")
-	if code, _, stderr := pcapqRun(t, "ingest", "-q", smallPcap, smallMixPcap, "-o", db); code != 0 {
+	if code, _, stderr := pcapqRun(t, "ingest", "-q", smallPcap, diffMixPcap, "-o", db); code != 0 {
 		t.Fatal(stderr)
 	}
 	if code, out, stderr := pcapqRun(t, "diff", "-d", db, "--base-capture", "1", "--capture", "1"); code != 0 || !strings.Contains(out, "No findings") {
@@ -311,7 +311,7 @@ func TestDiffCLI(t *testing.T) {
 	}
 	// reports to files, format by extension; stdout gets one line
 	xmlF, mdF, jsonF := filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.json")
-	code, _, stderr = pcapqRun(t, "diff", smallMixPcap, db, "--base-capture", "1", "-o", xmlF)
+	code, _, stderr = pcapqRun(t, "diff", diffMixPcap, db, "--base-capture", "1", "-o", xmlF)
 	if code != 2 || !strings.Contains(stderr, "is a capture file") {
 		t.Errorf("--base-capture with a capture file: exit %d %s", code, stderr)
 	}
@@ -344,10 +344,10 @@ func TestDiffCLI(t *testing.T) {
 	// rules from the command line and a file
 	rules := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rules, []byte("defaults: false\ndiff:\n  - http.requests_per_s:-10%\n"), 0o644)
-	if code, out, _ := pcapqRun(t, "diff", smallMixPcap, smallPcap, "--rules", rules); code != 1 || !strings.Contains(out, "FAIL http.requests_per_s:-10%") || !strings.Contains(out, "1 of 1 rules") {
+	if code, out, _ := pcapqRun(t, "diff", diffMixPcap, smallPcap, "--rules", rules); code != 1 || !strings.Contains(out, "FAIL http.requests_per_s:-10%") || !strings.Contains(out, "1 of 1 rules") {
 		t.Errorf("rules file: exit %d\n%s", code, out)
 	}
-	if code, out, _ := pcapqRun(t, "diff", smallMixPcap, smallPcap, "--no-defaults", "--fail-on", "http.requests:+1000%,min=1"); code != 0 || !strings.Contains(out, "PASS, 0 of 1 rules") {
+	if code, out, _ := pcapqRun(t, "diff", diffMixPcap, smallPcap, "--no-defaults", "--fail-on", "http.requests:+1000%,min=1"); code != 0 || !strings.Contains(out, "PASS, 0 of 1 rules") {
 		t.Errorf("--no-defaults --fail-on: exit %d\n%s", code, out)
 	}
 	// new endpoints allowlisted
