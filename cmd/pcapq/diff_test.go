@@ -423,6 +423,25 @@ func TestCheckCLI(t *testing.T) {
 		t.Errorf("allowlist: exit %d\n%s", code, out)
 	}
 	dir := t.TempDir()
+	db := filepath.Join(dir, "both.duckdb")
+	if code, _, stderr := pcapqRun(t, "ingest", "-q", smallPcap, diffMixPcap, "-o", db); code != 0 {
+		t.Fatal(stderr)
+	}
+	// capture 2 (the small mix) has 2143 requests, capture 1 64, both 2207
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"-d", db, "--capture", "2"}, 0},
+		{[]string{"-d", db, "--capture", "1"}, 1},
+		{[]string{db, "--capture", "1", "--capture", "2"}, 0},
+		{[]string{db}, 0},
+	} {
+		args := append([]string{"check", "--fail-on", "http.requests>=2143"}, c.args...)
+		if code, out, stderr := pcapqRun(t, args...); code != c.code {
+			t.Errorf("%v: exit %d, want %d\n%s%s", args, code, c.code, out, stderr)
+		}
+	}
 	rules := filepath.Join(dir, "rules.yaml")
 	os.WriteFile(rules, []byte("check:\n  - rule: tcp.retransmit_rate < 1%\n    name: few retransmissions\nallow:\n  ports: [tcp/80, udp/53]\n"), 0o644)
 	code, out, _ = pcapqRun(t, "check", smallPcap, "--rules", rules, "-f", "junit")
