@@ -82,6 +82,13 @@ func TestDiffMkcapture(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "mkcapture needs root (network namespaces)")
 	}
+	// mkcapture's own list of tools (its header), with their Debian packages
+	for tool, pkg := range map[string]string{"nginx": "nginx", "wrk": "wrk", "curl": "curl", "dnsmasq": "dnsmasq-base", "dig": "bind9-dnsutils",
+		"ping": "iputils-ping", "tcpdump": "tcpdump", "nft": "nftables", "ethtool": "ethtool", "ip": "iproute2", "openssl": "openssl", "python3": "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testenv.Missing(t, "mkcapture needs %s: apt-get install %s", tool, pkg)
+		}
+	}
 	pairs := 5
 	if s := os.Getenv("PCAPQ_DIFF_PAIRS"); s != "" {
 		pairs, _ = strconv.Atoi(s)
