@@ -55,6 +55,8 @@ type CLI struct {
 	Ingest  IngestCmd  `cmd:"" help:"Read captures into a DuckDB database."`
 	Query   QueryCmd   `cmd:"" help:"Run SQL over a database, or over captures read into memory."`
 	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
+	Diff    DiffCmd    `cmd:"" help:"Compare two captures for CI: endpoints, hosts, latency, TCP health; exit 1 when a rule is broken."`
+	Check   CheckCmd   `cmd:"" help:"Assert limits on one capture for CI (METRIC OP VALUE, allowlists); exit 1 when one is broken."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
