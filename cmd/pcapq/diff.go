@@ -201,10 +201,16 @@ func openSide(g *Globals, path, what string) (*side, error) {
 		if err != nil {
 			return nil, usageErr("%s %s: %w", what, query.Escape(path), err)
 		}
+		db.SetVersion(Version)
+		if err := db.CheckSchema(g.ctx); err != nil {
+			db.Close()
+			return nil, usageErr("%s %s: %w", what, query.Escape(path), err)
+		}
 		return &side{db: db, name: path, close: func() { db.Close() }}, nil
 	}
 	db, err := query.Open(g.ctx, "")
 	if err == nil {
+		db.SetVersion(Version)
 		err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
 	}
 	if err == nil {
