@@ -49,6 +49,8 @@ type CLI struct {
 	Ingest  IngestCmd  `cmd:"" help:"Read captures into a DuckDB database."`
 	Query   QueryCmd   `cmd:"" help:"Run SQL over a database, or over captures read into memory."`
 	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
+	Report  ReportCmd  `cmd:"" help:"Write a report (HTML, Markdown or JSON) of a database or of captures."`
+	Serve   ServeCmd   `cmd:"" help:"Serve the report as a local web page with a read-only SQL console."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
