@@ -462,6 +462,11 @@ func (b *builder) trafficCharts(names []string) (*Chart, *Chart, error) {
 	return pk, bt, nil
 }
 
+// hostPortSQL writes an address and port as host:port, [v6]:port.
+func hostPortSQL(h, p string) string {
+	return fmt.Sprintf("CASE WHEN contains(%[1]s, ':') THEN '[' || %[1]s || ']' ELSE %[1]s END || ':' || %[2]s", h, p)
+}
+
 // durText writes a bucket width in words.
 func durText(ns int64) string {
 	d := time.Duration(ns)
@@ -648,7 +653,7 @@ func (b *builder) tcp() (*Section, error) {
 		"TCP connections with retransmissions, zero windows or resets, worst first: by retransmitted segments, then zero-window segments, then RST segments. Rate is retransmitted segments per 100 packets of the connection.",
 		`WITH ev AS (SELECT capture_id, flow_id, count(*) FILTER (WHERE kind = 'zero_window') AS zero_windows, count(*) FILTER (WHERE kind = 'rst') AS rsts
 			FROM tcp_events`+b.where("kind IN ('zero_window', 'rst')")+` GROUP BY ALL)
-		SELECT f.capture_id, f.flow_id, f.orig_h || ':' || f.orig_p AS originator, f.resp_h || ':' || f.resp_p AS responder,
+		SELECT f.capture_id, f.flow_id, `+hostPortSQL("f.orig_h", "f.orig_p")+` AS originator, `+hostPortSQL("f.resp_h", "f.resp_p")+` AS responder,
 		f.orig_pkts + f.resp_pkts AS packets, f.retransmits, round(100.0 * f.retransmits / nullif(f.orig_pkts + f.resp_pkts, 0), 3) AS "retransmit %",
 		coalesce(ev.zero_windows, 0) AS zero_windows, coalesce(ev.rsts, 0) AS rsts, f.conn_state, f.history,
 		round(f.handshake_rtt_ms, 3) AS handshake_rtt_ms, round(f.duration_ms, 3) AS duration_ms
@@ -761,6 +766,23 @@ func (b *builder) http() (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
+	hostChart := &Chart{ID: "http_hosts_chart", Title: "Transactions by host", Kind: "bar", Stacked: true, XLabel: "Host", YLabel: "transactions",
+		Doc: "Transactions of the busiest Host headers (those of the Hosts table), stacked: answered with 1xx-3xx, 4xx, 5xx, and without response.",
+		Data: &Table{ID: "http_hosts_chart_data", Title: "Transactions by host", Doc: "The numbers of the chart.", Total: int64(len(hosts.Rows)),
+			Columns: []Column{{Name: "host"}, {Name: "1xx-3xx", Numeric: true}, {Name: "4xx", Numeric: true}, {Name: "5xx", Numeric: true}, {Name: "no response", Numeric: true}}}}
+	parts := make([][]float64, 4)
+	for _, row := range hosts.Rows {
+		// transactions, 4xx, 5xx, no_response
+		n, c4, c5, nr := i64(row[1]), i64(row[2]), i64(row[3]), i64(row[4])
+		hostChart.Labels = append(hostChart.Labels, Text(row[0]))
+		for i, v := range []int64{n - c4 - c5 - nr, c4, c5, nr} {
+			parts[i] = append(parts[i], float64(v))
+		}
+		hostChart.Data.Rows = append(hostChart.Data.Rows, []any{row[0], n - c4 - c5 - nr, c4, c5, nr})
+	}
+	for i, l := range []string{"1xx-3xx", "4xx", "5xx", "no response"} {
+		hostChart.Series = append(hostChart.Series, Series{Label: l, Values: parts[i]})
+	}
 	endpoints, err := b.ranked("http_endpoints", "Endpoints",
 		"Transactions by endpoint (method, Host and path with numeric, UUID and long hex segments folded to {id}, query string dropped; '—': request not seen), busiest first: errors, and ttfb and duration percentiles in ms.",
 		latency("endpoint", `(SELECT h.*, e.endpoint FROM (SELECT * FROM http`+b.where()+`) h
@@ -792,7 +814,7 @@ func (b *builder) http() (*Section, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Charts = []*Chart{hist, statusChart}
+	s.Charts = []*Chart{hist, statusChart, hostChart}
 	s.Tables = []*Table{methods, status, hosts, endpoints, agents, errs, slow}
 	return s, nil
 }

@@ -70,6 +70,8 @@ type Chart struct {
 	Title  string    `json:"title"`
 	Doc    string    `json:"doc"`
 	Kind   string    `json:"kind"`
+	// Stacked bars: each label's bar is the sum of the series, in parts.
+	Stacked bool `json:"stacked,omitempty"`
 	XLabel string    `json:"x_label"`
 	YLabel string    `json:"y_label"`
 	X      []float64 `json:"x,omitempty"`

@@ -80,7 +80,9 @@ func mdTable(w *bufio.Writer, t *Table) {
 		w.WriteString("\n")
 	}
 	if len(t.Rows) == 0 {
-		w.WriteString("| (none) |" + strings.Repeat("  |", len(t.Columns)-1) + "\n")
+		// Emphasis marks it as no data: captured text cannot make it, as
+		// MDText escapes '*'.
+		w.WriteString("| *none* |" + strings.Repeat("  |", len(t.Columns)-1) + "\n")
 	}
 	if t.More {
 		if t.Total >= 0 {

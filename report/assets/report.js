@@ -44,14 +44,35 @@
     var many = c.series.length;
     var series = [{ label: c.x_label, value: function (u, i) { return i == null ? "--" : c.labels[i]; } }];
     var data = [x];
-    c.series.forEach(function (s, i) {
-      var size = many > 1 ? 0.8 - 0.3 * i : 0.7;
-      series.push({
-        label: s.label, stroke: color(i), fill: color(i) + (many > 1 ? "88" : "cc"), width: 1,
-        paths: uPlot.paths.bars({ size: [size, Infinity], align: 0 }), points: { show: false },
+    if (c.stacked) {
+      // Cumulative sums, the total drawn first so that each part shows;
+      // the legend gives each part's own value.
+      var acc = c.labels.map(function () { return 0; }), cum = [];
+      c.series.forEach(function (s) {
+        acc = acc.map(function (a, k) { return a + s.values[k]; });
+        cum.push(acc.slice());
       });
-      data.push(s.values);
-    });
+      for (var i = c.series.length - 1; i >= 0; i--) {
+        (function (i) {
+          series.push({
+            label: c.series[i].label, stroke: color(i), fill: color(i) + "cc", width: 1,
+            paths: uPlot.paths.bars({ size: [0.7, Infinity], align: 0 }), points: { show: false },
+            value: function (u, v, si, idx) { return idx == null ? "--" : String(c.series[i].values[idx]); },
+          });
+          data.push(cum[i]);
+        })(i);
+      }
+    } else {
+      var many = c.series.length;
+      c.series.forEach(function (s, i) {
+        var size = many > 1 ? 0.8 - 0.3 * i : 0.7;
+        series.push({
+          label: s.label, stroke: color(i), fill: color(i) + (many > 1 ? "88" : "cc"), width: 1,
+          paths: uPlot.paths.bars({ size: [size, Infinity], align: 0 }), points: { show: false },
+        });
+        data.push(s.values);
+      });
+    }
     var rotate = n > 8 ? -40 : 0;
     var opts = {
       width: widthOf(el), height: 260,
