@@ -66,19 +66,19 @@ type Column struct {
 // bar; for time series each series' peak and mean), shown under the chart
 // in HTML and in its place in Markdown.
 type Chart struct {
-	ID     string    `json:"id"`
-	Title  string    `json:"title"`
-	Doc    string    `json:"doc"`
-	Kind   string    `json:"kind"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Doc   string `json:"doc"`
+	Kind  string `json:"kind"`
 	// Stacked bars: each label's bar is the sum of the series, in parts.
-	Stacked bool `json:"stacked,omitempty"`
-	XLabel string    `json:"x_label"`
-	YLabel string    `json:"y_label"`
-	X      []float64 `json:"x,omitempty"`
-	Step   float64   `json:"step,omitempty"` // time: bucket width in seconds
-	Labels []string  `json:"labels,omitempty"`
-	Series []Series  `json:"series"`
-	Data   *Table    `json:"data"`
+	Stacked bool      `json:"stacked,omitempty"`
+	XLabel  string    `json:"x_label"`
+	YLabel  string    `json:"y_label"`
+	X       []float64 `json:"x,omitempty"`
+	Step    float64   `json:"step,omitempty"` // time: bucket width in seconds
+	Labels  []string  `json:"labels,omitempty"`
+	Series  []Series  `json:"series"`
+	Data    *Table    `json:"data"`
 }
 
 // Series is one line or set of bars of a chart.
