@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pcapq/pcapq/query"
 )
 
 // Report is what pcapq report computes: sections of key figures, charts
@@ -128,8 +130,10 @@ func norm(v any) any {
 			parts[i] = Text(norm(e))
 		}
 		return strings.Join(parts, ", ")
+	case interface{ Float64() float64 }: // DECIMAL
+		return x.Float64()
 	}
-	return "?"
+	return query.Text(v)
 }
 
 // FormatTime is how timestamps appear in the report: UTC, microseconds.

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -373,7 +374,11 @@ func cell(v any) any {
 		if x < 1<<53 {
 			return x
 		}
-		return fmt.Sprint(x)
+		return json.Number(fmt.Sprint(x))
+	case *big.Int:
+		return json.Number(x.String())
+	case interface{ Float64() float64 }: // DECIMAL, exact in its text
+		return json.Number(query.Text(v))
 	}
 	return query.Escape(query.Text(v))
 }
