@@ -112,8 +112,10 @@ func (b *Browser) copy(s *[]string) []string {
 }
 
 // CheckClean fails the test if the page opened a dialog, threw, or logged
-// an error or warning (a CSP violation, a failed load).
-func (b *Browser) CheckClean(t testing.TB) {
+// an error or warning (a CSP violation, a failed load), except messages
+// holding one of expected (e.g. the status of a request the test made
+// fail on purpose).
+func (b *Browser) CheckClean(t testing.TB, expected ...string) {
 	t.Helper()
 	for _, d := range b.Dialogs() {
 		t.Errorf("the page opened a dialog (injected script ran): %s", d)
@@ -121,7 +123,13 @@ func (b *Browser) CheckClean(t testing.TB) {
 	for _, e := range b.Exceptions() {
 		t.Errorf("uncaught exception: %s", e)
 	}
+console:
 	for _, c := range b.Console() {
+		for _, e := range expected {
+			if strings.Contains(c, e) {
+				continue console
+			}
+		}
 		if strings.Contains(c, "error") || strings.Contains(c, "warning") || strings.Contains(c, "Content Security Policy") {
 			t.Errorf("console: %s", c)
 		}
