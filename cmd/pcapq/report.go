@@ -103,6 +103,12 @@ func openForReading(g *Globals, inputs []rawArg, memory string) (*query.DB, stri
 		return db, path, err
 	}
 	for _, in := range inputs {
+		if in == "-" {
+			continue
+		}
+		if _, err := os.Stat(string(in)); err != nil {
+			return nil, "", &exitError{2, err}
+		}
 		if isDatabase(string(in)) {
 			return nil, "", &exitError{2, fmt.Errorf("%s is a database: give one database, or captures", query.Escape(string(in)))}
 		}

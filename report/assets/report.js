@@ -136,7 +136,11 @@
     var tb = t.appendChild(el("tbody"));
     res.rows.forEach(function (r) {
       var tr = el("tr");
-      r.forEach(function (v) { tr.appendChild(el("td", cellText(v), typeof v === "number" ? "n" : "")); });
+      r.forEach(function (v) {
+        var td = el("td", cellText(v), typeof v === "number" ? "n" : "");
+        td.title = td.textContent; // the whole value, where the cell is cut
+        tr.appendChild(td);
+      });
       tb.appendChild(tr);
     });
     return t;
