@@ -113,16 +113,15 @@ func TestHTMLHostileInChromium(t *testing.T) {
 func TestHTMLReportInChromium(t *testing.T) {
 	db := openDB(t, "", smallMix)
 	path, r := writeReportFile(t, db, Options{Tool: "pcapq", Database: "testdata/mkcapture-small-mix.pcap"})
-	b := browsertest.Start(t, 1280, 1000, 60*time.Second)
+	// Tall enough for the README's picture: the overview and the first
+	// traffic chart.
+	b := browsertest.Start(t, 1200, 1500, 60*time.Second)
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("footer")), chromedp.Sleep(300*time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
 	drawn := evalJS[int](t, b, `document.querySelectorAll(".uplot canvas").length`)
 	var png []byte
 	if *screenshot != "" {
-		if err := chromedp.Do(b.Ctx, chromedp.ScrollIntoView(chromedp.CSS("#traffic")), chromedp.Sleep(200*time.Millisecond)); err != nil {
-			t.Fatal(err)
-		}
 		var err error
 		if png, err = chromedp.Run(b.Ctx, chromedp.CaptureScreenshot()); err != nil {
 			t.Fatal(err)

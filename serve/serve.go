@@ -1,19 +1,3 @@
-// Package serve is pcapq serve's web server: the report of a database as a
-// page (package report), a read-only SQL console whose results show as a
-// table with CSV download, and, for a database that grows while it is
-// served (pcapq capture --serve), live counters pushed every second as
-// server-sent events.
-//
-// The server enforces what the page promises, not the page: a console
-// query must be one read-only statement (DuckDB's own parser decides,
-// through json_serialize_sql, which serializes SELECT statements only),
-// runs under a time limit, and its result is cut at a row and byte limit
-// with a notice. The database itself should be opened read-only too
-// (pcapq serve opens files with access_mode=READ_ONLY and external access
-// off); the statement check is what protects a database that is being
-// written. Requests whose Host is not one the server was started for are
-// refused (DNS rebinding), and so are console requests from another
-// origin.
 package serve
 
 import (
