@@ -87,6 +87,9 @@ func TestHTMLHostileInChromium(t *testing.T) {
 			t.Errorf("the page requested %q (only the file itself may be loaded)", u)
 		}
 	}
+	if bl := b.Blocked(); len(bl) > 0 {
+		t.Errorf("the page tried to load %v (blocked by its CSP)", bl)
+	}
 	if want := countCharts(r); drawn != strconv.Itoa(want) || counts["uplot"] != want {
 		t.Errorf("charts drawn: attribute %q, %d uPlot canvases; want %d (a broken script or CSP hash draws none)", drawn, counts["uplot"], want)
 	}
@@ -133,6 +136,9 @@ func TestHTMLReportInChromium(t *testing.T) {
 			t.Errorf("the page requested %q", u)
 		}
 	}
+	if bl := b.Blocked(); len(bl) > 0 {
+		t.Errorf("the page tried to load %v (blocked by its CSP)", bl)
+	}
 	if want := countCharts(r); drawn != want {
 		t.Errorf("%d charts drawn, want %d", drawn, want)
 	}
@@ -141,5 +147,52 @@ func TestHTMLReportInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("wrote %s (%d bytes)", *screenshot, len(png))
+	}
+}
+
+// Defence in depth: were escaping to fail, the page's Content-Security-
+// Policy would still stop an injected inline script, event handler,
+// remote script, image or style from running or loading.
+func TestCSPBlocksInjected(t *testing.T) {
+	db := openDB(t, "", hostileCapture(t))
+	path, _ := writeReportFile(t, db, Options{Tool: "pcapq test"})
+	page, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected := `<script>alert("inline")</script><img src="http://192.0.2.1/x.png" onerror="alert('handler')">` +
+		`<script src="http://192.0.2.1/x.js"></script><link rel="stylesheet" href="http://192.0.2.1/x.css">` +
+		`<iframe src="http://192.0.2.1/"></iframe><div id="injected-style-check" style="display:none">x</div>`
+	page = []byte(strings.Replace(string(page), "<main id=\"report\">", "<main id=\"report\">"+injected, 1))
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := browsertest.Start(t, 1000, 800, 60*time.Second)
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate("file://"+path), chromedp.WaitVisible(chromedp.CSS("footer")), chromedp.Sleep(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.Dialogs(); len(d) > 0 {
+		t.Errorf("injected script ran: %v", d)
+	}
+	for _, u := range b.Requests() {
+		if strings.Contains(u, "192.0.2.1") {
+			t.Errorf("the page requested %s", u)
+		}
+	}
+	if n := len(b.Blocked()); n < 3 {
+		t.Errorf("%d requests blocked by the CSP, want the image, script and style sheet: %v", n, b.Blocked())
+	}
+	// The inline style attribute is refused too (style-src has no 'unsafe-inline').
+	if v := evalJS[string](t, b, `getComputedStyle(document.getElementById("injected-style-check")).display`); v == "none" {
+		t.Errorf("an injected style attribute applied")
+	}
+	blocked := 0
+	for _, c := range b.Console() {
+		if strings.Contains(c, "Content Security Policy") {
+			blocked++
+		}
+	}
+	if blocked < 3 {
+		t.Errorf("%d CSP refusals logged, want one for each injected item: %q", blocked, b.Console())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pcapq/pcapq/internal/reporttest"
 	"github.com/pcapq/pcapq/query"
 )
 
@@ -19,9 +20,20 @@ import (
 // their tie-breaks, histogram buckets and time buckets. Rounded figures
 // (3 decimals) may differ by one unit in the last place.
 func TestReportMatchesTables(t *testing.T) {
-	db := openDB(t, "", smallMix, hostileCapture(t), truncatedCapture(t))
-	if n, err := db.Scalar(context.Background(), "SELECT count(*) FROM warnings"); err != nil || n.(int64) == 0 {
-		t.Fatalf("the truncated capture left %v warnings (%v); the warnings table needs rows to be checked", n, err)
+	db := openDB(t, "", smallMix, hostileCapture(t), truncatedCapture(t), reporttest.SlowResetCapture(t), reporttest.ZeroWindowCapture(t))
+	// The captures hold what each figure needs to be tested: warnings, zero
+	// windows, a responder's reset, a request without response, a
+	// transaction much longer than its ttfb.
+	for _, q := range []string{
+		"SELECT count(*) FROM warnings",
+		"SELECT count(*) FROM tcp_events WHERE kind = 'zero_window'",
+		"SELECT count(*) FROM flows WHERE history LIKE '%r%' AND history NOT LIKE '%R%'",
+		"SELECT count(*) FROM http WHERE missing = 'response'",
+		"SELECT count(*) FROM http WHERE duration_ms > ttfb_ms + 500",
+	} {
+		if n, err := db.Scalar(context.Background(), q); err != nil || n.(int64) == 0 {
+			t.Fatalf("%s: %v (%v); the test needs such rows", q, n, err)
+		}
 	}
 	for _, top := range []int{10, 3} {
 		r, err := Build(context.Background(), db, Options{Top: top})
@@ -30,12 +42,20 @@ func TestReportMatchesTables(t *testing.T) {
 		}
 		checkAgainstRows(t, db, r, nil)
 	}
-	// Only the hostile capture (capture_id 2).
-	r, err := Build(context.Background(), db, Options{Captures: []int32{2}})
-	if err != nil {
-		t.Fatal(err)
+	// Only some captures: the hostile one; the synthetic slow and zero-window
+	// connections, whose worst-connection ranking depends on the zero windows
+	// and resets alone.
+	for _, caps := range [][]int32{{2}, {4, 5}} {
+		r, err := Build(context.Background(), db, Options{Captures: caps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, c := range caps {
+			ids = append(ids, int64(c))
+		}
+		checkAgainstRows(t, db, r, ids)
 	}
-	checkAgainstRows(t, db, r, []int64{2})
 }
 
 // rawRows runs a plain SELECT and returns the rows normalised.

@@ -28,6 +28,8 @@ type Browser struct {
 
 	mu         sync.Mutex
 	requests   []string
+	ids        map[network.RequestID]string
+	blocked    map[string]bool // URLs the browser refused to fetch (CSP)
 	dialogs    []string
 	console    []string
 	exceptions []string
@@ -49,7 +51,7 @@ func Start(t testing.TB, width, height int, timeout time.Duration) *Browser {
 		chromedp.WindowSize(width, height),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	b := &Browser{}
+	b := &Browser{ids: map[network.RequestID]string{}, blocked: map[string]bool{}}
 	var tabCtx context.Context
 	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(func(ev any) {
 		// Runs in the tab's message loop: record, run no command here.
@@ -58,6 +60,11 @@ func Start(t testing.TB, width, height int, timeout time.Duration) *Browser {
 		switch e := ev.(type) {
 		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, e.Request.URL)
+			b.ids[e.RequestID] = e.Request.URL
+		case *network.EventLoadingFailed:
+			if e.BlockedReason == network.BlockedReasonCsp {
+				b.blocked[b.ids[e.RequestID]] = true
+			}
 		case *page.EventJavascriptDialogOpening:
 			b.dialogs = append(b.dialogs, string(e.Type)+": "+e.Message)
 			go chromedp.Call(tabCtx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
@@ -93,8 +100,32 @@ func Start(t testing.TB, width, height int, timeout time.Duration) *Browser {
 	return b
 }
 
-// Requests returns the URLs the page has requested so far.
-func (b *Browser) Requests() []string { return b.copy(&b.requests) }
+// Requests returns the URLs the page has requested so far, but for those
+// the browser refused to fetch because of the page's Content-Security-
+// Policy (they never left the browser): see Blocked.
+func (b *Browser) Requests() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, u := range b.requests {
+		if !b.blocked[u] {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Blocked returns the URLs the browser refused to fetch because of the
+// page's Content-Security-Policy.
+func (b *Browser) Blocked() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for u := range b.blocked {
+		out = append(out, u)
+	}
+	return out
+}
 
 // Dialogs returns the JavaScript dialogs opened so far.
 func (b *Browser) Dialogs() []string { return b.copy(&b.dialogs) }

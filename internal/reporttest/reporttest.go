@@ -78,7 +78,7 @@ func IngestFile(t testing.TB, db *query.DB, file string, opts ingest.Options) {
 const (
 	HostileURI    = `/api/items/123/</script><script>alert("uri")</script>?q=<img/src=x/onerror=alert("q")>`
 	HostileURI2   = `/[click](javascript:alert("md"))/|x|/**b**`
-	HostileHost   = `evil.test"><img src=x onerror=alert("host")>`
+	HostileHost   = `evil.test"></script><img src=x onerror=alert("host")>`
 	HostileUA     = `</style><script>alert("ua")</script><b onmouseover=alert("ua2")>`
 	HostileReason = `OK </style></script><svg onload=alert("reason")>`
 	HostileDir    = `cap<img src=x onerror=alert("path")>`
@@ -106,6 +106,29 @@ func HostileCapture(t testing.TB) string {
 // server), 1 ms apart.
 func TCPExchange(t testing.TB, path string, payloads ...[]byte) string {
 	t.Helper()
+	steps := make([]Step, len(payloads))
+	for i, p := range payloads {
+		steps[i] = Step{FromServer: i%2 == 1, Data: p}
+	}
+	return Exchange(t, path, 40000, steps...)
+}
+
+// Step is one segment of an Exchange after the handshake: from the client
+// or the server, with its payload, Delay after the previous segment (1 ms
+// when zero), the receive window it advertises (65535 when zero, unless
+// ZeroWindow), and RST instead of ACK+PSH when Reset.
+type Step struct {
+	FromServer bool
+	Data       []byte
+	Delay      time.Duration
+	ZeroWindow bool
+	Reset      bool
+}
+
+// Exchange writes a pcap of one TCP connection, 10.0.0.1:clientPort to
+// 10.0.0.2:80, to path: the handshake, then the steps.
+func Exchange(t testing.TB, path string, clientPort uint16, steps ...Step) string {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -118,13 +141,13 @@ func TCPExchange(t testing.TB, path string, payloads ...[]byte) string {
 	cli, srv := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
 	seq := [2]uint32{1000, 5000}
 	ts := time.Unix(1700000000, 0)
-	send := func(from int, syn, ack, psh bool, data []byte) {
-		src, dst, sp, dp := cli, srv, layers.TCPPort(40000), layers.TCPPort(80)
+	send := func(from int, syn, ack, psh, rst bool, win uint16, delay time.Duration, data []byte) {
+		src, dst, sp, dp := cli, srv, layers.TCPPort(clientPort), layers.TCPPort(80)
 		if from == 1 {
-			src, dst, sp, dp = srv, cli, 80, 40000
+			src, dst, sp, dp = srv, cli, 80, layers.TCPPort(clientPort)
 		}
 		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
-		tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: seq[from], Ack: seq[1-from], SYN: syn, ACK: ack, PSH: psh, Window: 65535}
+		tcp := &layers.TCP{SrcPort: sp, DstPort: dp, Seq: seq[from], Ack: seq[1-from], SYN: syn, ACK: ack, PSH: psh, RST: rst, Window: win}
 		tcp.SetNetworkLayerForChecksum(ip)
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{0, 1, 2, 3, 4, 5}, DstMAC: net.HardwareAddr{0, 1, 2, 3, 4, 6}, EthernetType: layers.EthernetTypeIPv4}
 		buf := gopacket.NewSerializeBuffer()
@@ -132,7 +155,10 @@ func TCPExchange(t testing.TB, path string, payloads ...[]byte) string {
 			t.Fatal(err)
 		}
 		b := buf.Bytes()
-		ts = ts.Add(time.Millisecond)
+		if delay <= 0 {
+			delay = time.Millisecond
+		}
+		ts = ts.Add(delay)
 		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, b); err != nil {
 			t.Fatal(err)
 		}
@@ -141,13 +167,50 @@ func TCPExchange(t testing.TB, path string, payloads ...[]byte) string {
 			seq[from]++
 		}
 	}
-	send(0, true, false, false, nil)
-	send(1, true, true, false, nil)
-	send(0, false, true, false, nil)
-	for i, p := range payloads {
-		send(i%2, false, true, true, p)
+	send(0, true, false, false, false, 65535, 0, nil)
+	send(1, true, true, false, false, 65535, 0, nil)
+	send(0, false, true, false, false, 65535, 0, nil)
+	for _, st := range steps {
+		from := 0
+		if st.FromServer {
+			from = 1
+		}
+		win := uint16(65535)
+		if st.ZeroWindow {
+			win = 0
+		}
+		send(from, false, !st.Reset, len(st.Data) > 0, st.Reset, win, st.Delay, st.Data)
 	}
 	return path
+}
+
+// SlowResetCapture writes a capture of a transaction whose response body
+// ends 800 ms after its headers (a long duration, a short ttfb), a client
+// that advertises a zero window, and a connection the server resets.
+func SlowResetCapture(t testing.TB) string {
+	t.Helper()
+	return Exchange(t, filepath.Join(t.TempDir(), "slow-reset.pcap"), 41000,
+		Step{Data: []byte("GET /slow/42 HTTP/1.1\r\nHost: slow.test\r\n\r\n")},
+		Step{FromServer: true, Data: []byte("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n01234"), Delay: 2 * time.Millisecond},
+		Step{ZeroWindow: true},
+		Step{Delay: 50 * time.Millisecond},
+		Step{FromServer: true, Data: []byte("56789"), Delay: 800 * time.Millisecond},
+		Step{},
+		Step{FromServer: true, Reset: true, Delay: 5 * time.Millisecond},
+	)
+}
+
+// ZeroWindowCapture writes a capture of a connection whose client
+// advertises a zero window twice, without retransmission or reset.
+func ZeroWindowCapture(t testing.TB) string {
+	t.Helper()
+	return Exchange(t, filepath.Join(t.TempDir(), "zero-window.pcap"), 42000,
+		Step{Data: []byte("GET /zw HTTP/1.1\r\nHost: zw.test\r\n\r\n")},
+		Step{FromServer: true, Data: []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")},
+		Step{ZeroWindow: true},
+		Step{ZeroWindow: true, Delay: 100 * time.Millisecond},
+		Step{Delay: 100 * time.Millisecond},
+	)
 }
 
 // SmallMix is the recorded mixed-traffic capture of the repository, from
