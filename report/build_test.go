@@ -52,3 +52,45 @@ func TestEmptyDatabase(t *testing.T) {
 		t.Error("--top past maxTop accepted")
 	}
 }
+
+// Every figure says what it measures: each section, key figure, chart
+// (with its axes) and table has a title and a description.
+func TestEveryFigureSaysWhatItMeasures(t *testing.T) {
+	db := openDB(t, "", smallMix)
+	r, err := Build(context.Background(), db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, s := range r.Sections {
+		if s.Title == "" || s.Doc == "" {
+			t.Errorf("section %s: title %q, doc %q", s.ID, s.Title, s.Doc)
+		}
+		for _, st := range s.Stats {
+			n++
+			if st.Label == "" || len(st.Doc) < 15 {
+				t.Errorf("figure %s: label %q, doc %q", st.ID, st.Label, st.Doc)
+			}
+		}
+		for _, c := range s.Charts {
+			n++
+			if c.Title == "" || len(c.Doc) < 30 || c.XLabel == "" || c.YLabel == "" || c.Data == nil || c.Data.Doc == "" {
+				t.Errorf("chart %s: title %q, doc %q, axes %q %q, data %v", c.ID, c.Title, c.Doc, c.XLabel, c.YLabel, c.Data)
+			}
+		}
+		for _, tb := range s.Tables {
+			n++
+			if tb.Title == "" || len(tb.Doc) < 30 {
+				t.Errorf("table %s: title %q, doc %q", tb.ID, tb.Title, tb.Doc)
+			}
+			for _, c := range tb.Columns {
+				if c.Name == "" {
+					t.Errorf("table %s has a column without name", tb.ID)
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Errorf("only %d figures", n)
+	}
+}

@@ -57,6 +57,7 @@ func csp(serve bool) string {
 type PageOptions struct {
 	Console    bool   // the SQL console
 	Live       bool   // the live counters, fed by server-sent events
+	RefreshMS  int    // live: the report is recomputed this often while the counts change (0: 10 s)
 	DefaultSQL string // the console's initial query
 	Fragment   bool   // only the report's sections (for a live refresh)
 }

@@ -146,7 +146,7 @@ func TestServeInChromium(t *testing.T) {
 func TestLiveInChromium(t *testing.T) {
 	db := reporttest.OpenDB(t, "")
 	var mu sync.Mutex
-	ts, s := newServer(t, db, Options{Live: true, Tick: 200 * time.Millisecond, Lock: &mu})
+	ts, s := newServer(t, db, Options{Live: true, Tick: 200 * time.Millisecond, Refresh: time.Second, Lock: &mu})
 	s.o.Hosts = LoopbackHosts(strings.TrimPrefix(ts.URL, "http://"))
 	b := browsertest.Start(t, 1280, 1000, 120*time.Second)
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#live")),
@@ -200,6 +200,16 @@ func TestLiveInChromium(t *testing.T) {
 		if seen[i] <= seen[i-1] {
 			t.Errorf("the counter went from %d to %d", seen[i-1], seen[i])
 		}
+	}
+	// The report below is recomputed once the counts change: it ends with
+	// every capture.
+	if err := chromedp.Do(b.Ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#stat-packets .v").textContent === "`+strconv.FormatInt(total, 10)+`"`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("the report's packet count did not reach %d: %v (shows %s)", total, err,
+			evalJS[string](t, b, `document.querySelector("#stat-packets .v").textContent`))
+	}
+	if n := evalJS[int](t, b, `document.querySelectorAll("#chart-packets_per_s .uplot canvas").length`); n != 1 {
+		t.Errorf("after the refresh, the traffic chart is drawn %d times", n)
 	}
 	if n := evalJS[int](t, b, `document.querySelectorAll("#recent-http tbody tr").length`); n != recentRows {
 		t.Errorf("%d newest HTTP transactions shown, want %d", n, recentRows)

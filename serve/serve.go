@@ -32,6 +32,7 @@ type Options struct {
 	MaxBytes     int            // console result text kept; 0: DefaultMaxBytes
 	Live         bool           // push live counters (server-sent events) for a growing database
 	Tick         time.Duration  // live update period; 0: one second
+	Refresh      time.Duration  // live: the page's report is recomputed this often while counts change; 0: 10 s
 	// Lock, when set, is held around every use of the Source (a query and
 	// the reading of its rows). A writer that shares the Source (a live
 	// capture writing into the same database) holds it while it writes.
@@ -158,7 +159,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	if err := report.WritePage(&b, rep, report.PageOptions{Console: true, Live: s.o.Live, DefaultSQL: defaultSQL}); err != nil {
+	if err := report.WritePage(&b, rep, report.PageOptions{Console: true, Live: s.o.Live, DefaultSQL: defaultSQL, RefreshMS: int(s.o.Refresh.Milliseconds())}); err != nil {
 		http.Error(w, "pcapq serve: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
