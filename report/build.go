@@ -72,6 +72,9 @@ func Build(ctx context.Context, q Querier, o Options) (*Report, error) {
 		}
 		b.filter = "capture_id IN (" + strings.Join(ids, ", ") + ")"
 	}
+	if err := b.checkTables(); err != nil {
+		return nil, err
+	}
 	r := &Report{Title: o.Title, Tool: o.Tool, Database: o.Database, Captures: o.Captures, Top: o.Top}
 	steps := []func() (*Section, error){b.overview, b.traffic, b.tcp, b.http}
 	for _, step := range steps {
@@ -101,6 +104,34 @@ type builder struct {
 	flows           int64
 	tcpFlows        int64
 	httpRows        int64
+}
+
+// reportTables are the tables the report's own sections read.
+var reportTables = []string{"captures", "packets", "flows", "tcp_events", "http", "warnings"}
+
+// checkTables fails with a clear message when the database is not a
+// pcapq database.
+func (b *builder) checkTables() error {
+	_, rows, err := b.rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, r := range rows {
+		if s, ok := r[0].(string); ok {
+			have[s] = true
+		}
+	}
+	var missing []string
+	for _, t := range reportTables {
+		if !have[t] {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("report: not a pcapq database: no table %s (make one with pcapq ingest)", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // rows runs s and returns every row, values normalised (see norm).

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,5 +93,17 @@ func TestEveryFigureSaysWhatItMeasures(t *testing.T) {
 	}
 	if n < 50 {
 		t.Errorf("only %d figures", n)
+	}
+}
+
+// A database without pcapq's tables is named as such.
+func TestNotPcapqDatabase(t *testing.T) {
+	db := openDB(t, "")
+	if err := db.Exec(context.Background(), "DROP VIEW http; DROP VIEW retransmits; DROP TABLE tcp_events"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Build(context.Background(), db, Options{})
+	if err == nil || !strings.Contains(err.Error(), "not a pcapq database: no table tcp_events, http") {
+		t.Errorf("error %v", err)
 	}
 }

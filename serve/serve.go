@@ -61,6 +61,10 @@ type Server struct {
 	csp  string
 	now  func() time.Time
 	done chan struct{}
+
+	// The report of a database that does not change (not Live) is built
+	// once.
+	cached *report.Report
 }
 
 // New returns a server over src.
@@ -145,8 +149,15 @@ func (l lockedSource) Query(ctx context.Context, q string, args ...any) (*sql.Ro
 func (s *Server) build(ctx context.Context) (*report.Report, error) {
 	var r *report.Report
 	err := s.use(func() error {
+		if s.cached != nil {
+			r = s.cached
+			return nil
+		}
 		var err error
 		r, err = report.Build(ctx, lockedSource{s}, s.o.Report)
+		if err == nil && !s.o.Live {
+			s.cached = r
+		}
 		return err
 	})
 	return r, err

@@ -200,6 +200,7 @@
     var plotEl = document.getElementById("live-plot");
     var xs = [], ys = [], lp = null;
     var lastRefresh = Date.now(), refreshing = false;
+    var refreshMS = parseInt(live.getAttribute("data-refresh-ms"), 10) || 10000;
     var es = new EventSource("api/events");
     es.addEventListener("stats", function (ev) {
       var s = JSON.parse(ev.data);
@@ -225,16 +226,20 @@
           if (box && s.recent[k]) { box.textContent = ""; box.appendChild(resultTable(s.recent[k])); }
         });
       }
-      if (s.changed && !refreshing && Date.now() - lastRefresh > 10000) refreshReport();
+      if (s.changed) pending = true;
+      if (pending && !refreshing && Date.now() - lastRefresh > refreshMS) refreshReport();
     });
+    var pending = false;
     function refreshReport() {
       refreshing = true;
+      pending = false;
       fetch("fragment").then(function (r) { return r.text(); }).then(function (html) {
         // The fragment is the server's own escaped template output.
         var main = document.getElementById("report");
         var tmp = new DOMParser().parseFromString("<main>" + html + "</main>", "text/html");
         main.replaceChildren.apply(main, Array.prototype.slice.call(tmp.body.firstChild.childNodes));
         drawCharts(main);
+        live.setAttribute("data-refreshed", String(Number(live.getAttribute("data-refreshed") || 0) + 1));
       }).finally(function () { refreshing = false; lastRefresh = Date.now(); });
     }
   }
