@@ -262,17 +262,23 @@ func (b *builder) ranked(id, title, doc, s string) (*Table, error) {
 func (b *builder) overview() (*Section, error) {
 	s := &Section{ID: "overview", Title: "Overview",
 		Doc: "What was read: the captures, their time span, and the problems met while reading them."}
-	r, err := b.row(`SELECT count(*), sum(packets)::BIGINT, sum(bytes)::BIGINT, min(first_ts), max(last_ts),
-		epoch_ns(min(first_ts)), epoch_ns(max(last_ts)),
-		round((epoch_ns(max(last_ts)) - epoch_ns(min(first_ts))) / 1e9, 3),
-		sum(warnings)::BIGINT, count(*) FILTER (WHERE NOT complete),
-		(SELECT string_agg(DISTINCT lt, ', ' ORDER BY lt) FROM (SELECT unnest(link_types) AS lt FROM captures` + b.where() + `))
+	// Packets, bytes and the time span come from the packets themselves, not
+	// from the captures rows, which a capture still being written (pcapq
+	// capture --serve) does not have yet.
+	r, err := b.row(`SELECT count(*), count(*) FILTER (WHERE NOT complete),
+		(SELECT string_agg(DISTINCT lt, ', ' ORDER BY lt) FROM (SELECT unnest(link_types) AS lt FROM captures` + b.where() + `)),
+		(SELECT count(*) FROM warnings` + b.where() + `)
 		FROM captures` + b.where())
 	if err != nil {
 		return nil, err
 	}
-	b.packets = i64(r[1])
-	b.firstNs, b.lastNs = i64(r[5]), i64(r[6])
+	p, err := b.row(`SELECT count(*), sum(cap_len)::BIGINT, min(ts), max(ts), epoch_ns(min(ts)), epoch_ns(max(ts)),
+		round((epoch_ns(max(ts)) - epoch_ns(min(ts))) / 1e9, 3) FROM packets` + b.where())
+	if err != nil {
+		return nil, err
+	}
+	b.packets = i64(p[0])
+	b.firstNs, b.lastNs = i64(p[4]), i64(p[5])
 	fr, err := b.row(`SELECT (SELECT count(*) FROM flows` + b.where() + `),
 		(SELECT count(*) FROM flows` + b.where("proto = 'tcp'") + `),
 		(SELECT count(*) FROM http` + b.where() + `)`)
@@ -282,17 +288,17 @@ func (b *builder) overview() (*Section, error) {
 	b.flows, b.tcpFlows, b.httpRows = i64(fr[0]), i64(fr[1]), i64(fr[2])
 	s.Stats = []Stat{
 		stat("captures", "Captures", "Capture files read (rows of captures).", r[0]),
-		stat("packets", "Packets", "Frames read, as capinfos counts them (sum of captures.packets).", r[1]),
-		stat("bytes", "Bytes captured", "Bytes of all frames as captured (sum of captures.bytes, cap_len).", r[2]),
+		stat("packets", "Packets", "Frames read, as capinfos counts them (rows of packets).", p[0]),
+		stat("bytes", "Bytes captured", "Bytes of all frames as captured (sum of packets.cap_len).", p[1]),
 		stat("flows", "Flows", "TCP connections and UDP/ICMP flows (rows of flows).", fr[0]),
-		stat("first_ts", "First packet", "Timestamp of the earliest packet.", r[3]),
-		stat("last_ts", "Last packet", "Timestamp of the latest packet.", r[4]),
-		stat("span_s", "Time span (s)", "Last packet minus first packet, in seconds.", r[7]),
-		stat("link_types", "Link types", "Link types seen (LINKTYPE names).", r[10]),
-		stat("warnings", "Warnings", "Problems met while reading or decoding (rows of warnings).", r[8]),
-		stat("incomplete", "Incomplete captures", "Captures whose reading stopped early (damaged or truncated file): every packet before the damage is kept.", r[9]),
+		stat("first_ts", "First packet", "Timestamp of the earliest packet.", p[2]),
+		stat("last_ts", "Last packet", "Timestamp of the latest packet.", p[3]),
+		stat("span_s", "Time span (s)", "Last packet minus first packet, in seconds.", p[6]),
+		stat("link_types", "Link types", "Link types seen (LINKTYPE names, from captures).", r[2]),
+		stat("warnings", "Warnings", "Problems met while reading or decoding (rows of warnings).", r[3]),
+		stat("incomplete", "Incomplete captures", "Captures whose reading stopped early (damaged or truncated file): every packet before the damage is kept.", r[1]),
 	}
-	if i64(r[0]) == 0 {
+	if i64(r[0]) == 0 && b.packets == 0 {
 		s.Note = "The database holds no captures" + b.filterNote() + "."
 		return s, nil
 	}

@@ -107,3 +107,26 @@ func TestNotPcapqDatabase(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// A capture still being written (pcapq capture --serve) has rows in every
+// table but no captures row yet: the report counts its packets and draws
+// its traffic all the same.
+func TestReportWithoutCapturesRow(t *testing.T) {
+	db := openDB(t, "", hostileCapture(t))
+	if err := db.Exec(context.Background(), "DELETE FROM captures"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(context.Background(), db, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := findStat(r, "packets"); v != int64(7) { // handshake and 4 segments
+		t.Errorf("packets %v, want 7", v)
+	}
+	if c := findChart(r, "packets_per_s"); c == nil || len(c.Series) == 0 {
+		t.Errorf("no traffic chart")
+	}
+	if v, _ := findStat(r, "transactions"); v != int64(2) {
+		t.Errorf("transactions %v, want 2", v)
+	}
+}
