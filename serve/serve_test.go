@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -77,6 +78,7 @@ func TestConsoleReadOnly(t *testing.T) {
 	db := reporttest.OpenDB(t, "", smallMix)
 	ts, _ := newServer(t, db, Options{})
 	flows := scalar(t, db, "SELECT count(*) FROM flows")
+	dir := t.TempDir() // where the file-writing statements would write
 	refused := []string{
 		"DELETE FROM flows",
 		"delete from flows where true",
@@ -86,9 +88,9 @@ func TestConsoleReadOnly(t *testing.T) {
 		"CREATE OR REPLACE VIEW flows AS SELECT 1",
 		"DROP TABLE flows",
 		"ALTER TABLE flows RENAME TO f2",
-		"COPY flows TO '/tmp/pcapq-serve-test.csv'",
-		"EXPORT DATABASE '/tmp/pcapq-serve-test'",
-		"ATTACH '/tmp/pcapq-serve-test.duckdb' AS x",
+		"COPY flows TO '" + dir + "/flows.csv'",
+		"EXPORT DATABASE '" + dir + "/export'",
+		"ATTACH '" + dir + "/x.duckdb' AS x",
 		"DETACH x",
 		"SET threads = 1",
 		"RESET threads",
@@ -133,6 +135,9 @@ func TestConsoleReadOnly(t *testing.T) {
 	}
 	if n := scalar(t, db, "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('x', 'f2')"); n != 0 {
 		t.Errorf("a refused statement created a table")
+	}
+	if files, _ := os.ReadDir(dir); len(files) > 0 {
+		t.Errorf("a refused statement wrote %s", files[0].Name())
 	}
 }
 
