@@ -38,16 +38,17 @@ import (
 // capture with a 128MB limit: 220-253/271-320/312-341 MB before,
 // 220/254/287 MB on one thread; benchmarks/RESULTS.md).
 type DB struct {
-	path    string      // as given to Open; "" in memory
-	abs     string      // absolute path of the file; "" in memory
-	key     string      // in openFiles
-	created fs.FileInfo // the file, when Open created it (see Discard)
-	sql     *sql.DB
-	conn    *sql.Conn
-	arrow   *duckdb.Arrow
-	inTx    bool
-	calls   chan func() // run on the DuckDB thread, see do
-	closed  bool
+	path     string      // as given to Open; "" in memory
+	abs      string      // absolute path of the file; "" in memory
+	key      string      // in openFiles
+	created  fs.FileInfo // the file, when Open created it (see Discard)
+	sql      *sql.DB
+	conn     *sql.Conn
+	arrow    *duckdb.Arrow
+	inTx     bool
+	readOnly bool        // attached READ_ONLY (OpenReadOnly)
+	calls    chan func() // run on the DuckDB thread, see do
+	closed   bool
 
 	version  string                   // pcapq release, for pcapq_meta (SetVersion)
 	migrated int                      // schema version the file was migrated from, 0 if none
@@ -95,7 +96,22 @@ func fileKey(abs string) string {
 // every byte but NUL stands for itself, UTF-8 or not; an absolute path
 // starts with '/', so no prefix is read as an extension name.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db := &DB{path: path, calls: make(chan func()), inserts: map[*schema.Table]string{}}
+	return open(ctx, path, false)
+}
+
+// OpenReadOnly opens an existing database file so that nothing done
+// through the DB can change it: the file is attached READ_ONLY (another
+// process may read it at the same time; none may write it). Like Open, it
+// takes any file name.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("opening a database read-only: no file name")
+	}
+	return open(ctx, path, true)
+}
+
+func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+	db := &DB{path: path, readOnly: readOnly, calls: make(chan func()), inserts: map[*schema.Table]string{}}
 	if path != "" {
 		if strings.IndexByte(path, 0) >= 0 {
 			return nil, fmt.Errorf("opening database %s: a file name cannot hold a NUL byte", db.Path())
@@ -159,7 +175,10 @@ func (db *DB) attach(ctx context.Context) error {
 	_, err := os.Lstat(db.abs)
 	missing := errors.Is(err, fs.ErrNotExist)
 	opt := ""
-	if missing {
+	switch {
+	case db.readOnly:
+		opt, missing = " (READ_ONLY)", false
+	case missing:
 		opt = " (STORAGE_VERSION '" + storageVersion + "')"
 	}
 	if err := db.exec(ctx, "ATTACH "+sqlString(db.abs)+" AS "+catalog+opt); err != nil {

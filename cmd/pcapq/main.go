@@ -57,6 +57,8 @@ type CLI struct {
 	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
 	Diff    DiffCmd    `cmd:"" help:"Compare two captures for CI: endpoints, hosts, latency, TCP health; exit 1 when a rule is broken."`
 	Check   CheckCmd   `cmd:"" help:"Assert limits on one capture for CI (METRIC OP VALUE, allowlists); exit 1 when one is broken."`
+	Report  ReportCmd  `cmd:"" help:"Write a report (HTML, Markdown or JSON) of a database or of captures."`
+	Serve   ServeCmd   `cmd:"" help:"Serve the report as a local web page with a read-only SQL console."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 
