@@ -208,35 +208,14 @@ func openSide(g *Globals, path, what string) (*side, error) {
 		}
 		return &side{db: db, name: path, close: func() { db.Close() }}, nil
 	}
-	db, err := query.Open(g.ctx, "")
-	if err == nil {
-		db.SetVersion(Version)
-		err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
-	}
-	if err == nil {
-		err = db.SetThreads(g.ctx, ingestThreads(g))
-	}
-	if err == nil {
-		err = db.EnsureSchema(g.ctx)
-	}
-	if err == nil {
-		quiet := *g
-		quiet.Quiet = true
-		err = ingestOne(&quiet, db, path, (&IngestCmd{}).options(g))
-	}
-	if err == nil && g.DuckDBThreads == 0 {
-		err = db.Exec(g.ctx, "RESET threads")
-	}
+	db, closeDB, err := openCaptures(g, []string{path})
 	if err != nil {
-		if db != nil {
-			db.Close()
-		}
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}
 		return nil, usageErr("%s: %w", what, err)
 	}
-	return &side{db: db, name: path, mem: true, close: func() { db.Close() }}, nil
+	return &side{db: db, name: path, mem: true, close: closeDB}, nil
 }
 
 // collect measures the side's captures ids (all when none).

@@ -59,54 +59,21 @@ func (c *QueryCmd) Run(g *Globals) error {
 			fmt.Fprintf(g.stderr, "pcapq: %s: migrated from pcapq schema %d to %d\n", db.Path(), db.MigratedFrom(), schema.Version)
 		}
 	case len(captures) > 0:
-		spill, err := newSpillDir(os.TempDir())
+		paths := make([]string, len(captures))
+		for i, in := range captures {
+			paths[i] = string(in)
+		}
+		mem, closeDB, err := openCaptures(g, paths)
 		if err != nil {
 			return err
 		}
-		defer spill.remove() // after db.Close, deferred below
-		db, err = query.Open(g.ctx, "")
-		if err == nil {
-			db.SetVersion(Version)
-			err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
-		}
-		if err == nil {
-			err = db.Exec(g.ctx, "SET temp_directory = '"+strings.ReplaceAll(spill.dir, "'", "''")+"'")
-		}
-		if err == nil {
-			err = db.SetThreads(g.ctx, ingestThreads(g))
-		}
-		if err == nil {
-			err = db.EnsureSchema(g.ctx)
-		}
-		if err == nil {
-			quiet := *g
-			quiet.Quiet = true
-			for _, in := range captures {
-				if err = ingestOne(&quiet, db, string(in), (&IngestCmd{}).options(g)); err != nil {
-					break
-				}
-			}
-		}
-		if db != nil {
-			defer db.Close()
-		}
-		if err != nil {
-			if notCapture(err) {
-				return &exitError{2, err}
-			}
-			return err
-		}
+		defer closeDB()
+		db = mem
 	default:
 		return &exitError{2, fmt.Errorf("nothing to query: give --db FILE or one or more captures before the SQL")}
 	}
 	if c.DB != "" {
 		defer db.Close()
-	}
-	if len(captures) > 0 && g.DuckDBThreads == 0 {
-		// Ingest done: the query gets DuckDB's default parallelism back.
-		if err := db.Exec(g.ctx, "RESET threads"); err != nil {
-			return err
-		}
 	}
 	opts := query.OutputOptions{Format: c.Format, File: c.Output, CSVFormulas: c.CSVFormulas}
 	if c.Format == "parquet" {

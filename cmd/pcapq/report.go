@@ -42,11 +42,11 @@ func (c *ReportCmd) Run(g *Globals) error {
 	if c.Top < 1 {
 		return &exitError{2, fmt.Errorf("--top must be at least 1")}
 	}
-	db, source, err := openForReading(g, c.Inputs, c.Memory)
+	db, source, closeDB, err := openForReading(g, c.Inputs, c.Memory)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	o := report.Options{Captures: c.Captures, Top: c.Top, Tool: "pcapq " + Version, Database: source}
 	if c.TraceSQL {
 		o.Trace = func(q string, took time.Duration) {
@@ -94,60 +94,41 @@ func isDatabase(path string) bool {
 }
 
 // openForReading opens one database read-only, or reads captures into an
-// in-memory database. source names what is reported on.
-func openForReading(g *Globals, inputs []rawArg, memory string) (*query.DB, string, error) {
+// in-memory database (openCaptures). source names what is reported on;
+// closeDB closes the database and removes what it left.
+func openForReading(g *Globals, inputs []rawArg, memory string) (db *query.DB, source string, closeDB func(), err error) {
 	if len(inputs) == 1 && isDatabase(string(inputs[0])) {
 		path := string(inputs[0])
 		db, err := openReadOnly(g, path, memory)
-		return db, path, err
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return db, path, func() { db.Close() }, nil
 	}
 	for _, in := range inputs {
 		if in == "-" {
 			continue
 		}
 		if _, err := os.Stat(string(in)); err != nil {
-			return nil, "", &exitError{2, err}
+			return nil, "", nil, &exitError{2, err}
 		}
 		if isDatabase(string(in)) {
-			return nil, "", &exitError{2, fmt.Errorf("%s is a database: give one database, or captures", query.Escape(string(in)))}
+			return nil, "", nil, &exitError{2, fmt.Errorf("%s is a database: give one database, or captures", query.Escape(string(in)))}
 		}
 	}
-	db, err := query.Open(g.ctx, "")
-	if err == nil {
-		err = db.SetMemoryLimit(g.ctx, g.DuckDBMemory)
-	}
-	if err == nil {
-		err = db.SetThreads(g.ctx, ingestThreads(g))
-	}
-	if err == nil {
-		err = db.EnsureSchema(g.ctx)
-	}
-	if err == nil {
-		quiet := *g
-		quiet.Quiet = true
-		for _, in := range inputs {
-			if err = ingestOne(&quiet, db, string(in), (&IngestCmd{}).options(g)); err != nil {
-				break
-			}
-		}
-	}
-	if err == nil && g.DuckDBThreads == 0 {
-		err = db.Exec(g.ctx, "RESET threads")
-	}
-	if err == nil {
-		err = db.SetMemoryLimit(g.ctx, memory)
-	}
-	if err != nil {
-		if db != nil {
-			db.Close()
-		}
-		return nil, "", err
-	}
-	names := make([]string, len(inputs))
+	paths := make([]string, len(inputs))
 	for i, in := range inputs {
-		names[i] = string(in)
+		paths[i] = string(in)
 	}
-	return db, strings.Join(names, ", "), nil
+	db, closeDB, err = openCaptures(g, paths)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := db.SetMemoryLimit(g.ctx, memory); err != nil {
+		closeDB()
+		return nil, "", nil, err
+	}
+	return db, strings.Join(paths, ", "), closeDB, nil
 }
 
 // openReadOnly opens a database file so that nothing can change it:
