@@ -109,8 +109,16 @@ func newPcap(in input) (*pcapReader, error) {
 }
 
 // Next reads the next record into r. r.Data is reused: it is valid until the
-// next call to Next.
+// next call to Next, and empty after an error.
 func (p *pcapReader) Next(r *Record) error {
+	if err := p.next(r); err != nil {
+		r.Data = r.Data[:0]
+		return err
+	}
+	return nil
+}
+
+func (p *pcapReader) next(r *Record) error {
 	if p.err != nil {
 		return p.err
 	}
@@ -154,7 +162,6 @@ func (p *pcapReader) Next(r *Record) error {
 		} else {
 			p.stop(p.in.ioErr(p.in.off, "record data", err))
 		}
-		r.Data = r.Data[:0]
 		return p.err
 	}
 	if caplen > p.snaplen && p.snaplen != 0 && !p.warns.count() {

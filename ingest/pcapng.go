@@ -89,9 +89,11 @@ func newPcapng(in input) (*pcapngReader, error) {
 }
 
 // Next reads the next packet (EPB, SPB or PB) into r, skipping other blocks.
-// r.Data is reused: it is valid until the next call to Next.
+// r.Data is reused: it is valid until the next call to Next, and empty
+// after an error.
 func (p *pcapngReader) Next(r *Record) error {
 	if p.err != nil {
+		r.Data = r.Data[:0]
 		return p.err
 	}
 	for {
@@ -99,9 +101,7 @@ func (p *pcapngReader) Next(r *Record) error {
 		if err != nil {
 			p.err = err
 			p.in.release()
-			if err != io.EOF {
-				r.Data = r.Data[:0]
-			}
+			r.Data = r.Data[:0]
 			return err
 		}
 		if ok {

@@ -22,6 +22,7 @@ type Record struct {
 // Next returns io.EOF at a clean end. Any other error is a *FormatError (or an
 // I/O error from the underlying reader) and is sticky: every later call
 // returns it again. Records returned before the error are good and are kept.
+// After an error the Record holds no data (len(Data) is 0).
 type Reader interface {
 	Next(r *Record) error
 	// Format is "pcap", "pcap-ns" or "pcapng".
