@@ -346,18 +346,35 @@ func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
 	}
 }
 
+// A reader keeps the first MaxWarningsPerKind warnings of each kind and
+// stands for the rest of each with one warnings_not_written warning.
 func TestWarningsBounded(t *testing.T) {
 	var recs []pcapRec
-	for range maxWarnings + 10 {
-		recs = append(recs, pcapRec{Data: pkt(8, 0)})
+	for range MaxWarningsPerKind + 10 {
+		recs = append(recs, pcapRec{Data: pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
 	}
+	recs = append(recs, pcapRec{Frac: 1e6, Data: pkt(1, 0)}) // one bad_timestamp
 	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 1, 1, recs...))
 	if _, err := readAll(t, rd); err != io.EOF {
 		t.Fatal(err)
 	}
-	ws := rd.Warnings()
-	if len(ws) != maxWarnings+1 || ws[maxWarnings].Kind != "too_many_warnings" || !strings.Contains(ws[maxWarnings].Detail, "10 more") {
-		t.Errorf("%d warnings, last %+v", len(ws), ws[len(ws)-1])
+	kinds := map[string]int{}
+	var notWritten []string
+	for _, w := range rd.Warnings() {
+		kinds[w.Kind]++
+		if w.Kind == KindWarningsNotWritten {
+			notWritten = append(notWritten, w.Detail)
+		}
+	}
+	if kinds["caplen_exceeds_snaplen"] != MaxWarningsPerKind || kinds["caplen_exceeds_origlen"] != MaxWarningsPerKind || kinds[KindBadTimestamp] != 1 {
+		t.Errorf("warnings by kind %v, want %d of each caplen kind and 1 bad_timestamp", kinds, MaxWarningsPerKind)
+	}
+	want := []string{
+		"10 more caplen_exceeds_origlen warnings not written (the first 1000 of each kind are)",
+		"10 more caplen_exceeds_snaplen warnings not written (the first 1000 of each kind are)",
+	}
+	if !slices.Equal(notWritten, want) {
+		t.Errorf("not-written warnings %q, want %q", notWritten, want)
 	}
 }
 

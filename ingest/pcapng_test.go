@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,27 +93,56 @@ func TestPcapngSections(t *testing.T) {
 }
 
 func TestPcapngTsResolution(t *testing.T) {
+	const never = -1 // not a time: ok is false
 	for _, tc := range []struct {
-		pow2  bool
-		res   uint8
-		units uint64
-		want  int64
+		pow2   bool
+		res    uint8
+		offset int64
+		units  uint64
+		want   int64
 	}{
-		{false, 6, 5, 5000},
-		{false, 9, 5, 5},
-		{false, 0, 5, 5e9},
-		{false, 12, 5000, 5},
-		{false, 127, 5000, 0},
-		{true, 0, 3, 3e9},
-		{true, 1, 3, 1_500_000_000},
-		{true, 30, 1 << 30, 1e9},
-		{true, 64, 1 << 63, 500_000_000},
-		{true, 32, 1_700_000_000<<32 | 1<<31, 1_700_000_000_500_000_000}, // the product needs more than 64 bits
-		{true, 127, ^uint64(0), 0},
+		{false, 6, 0, 5, 5000},
+		{false, 9, 0, 5, 5},
+		{false, 0, 0, 5, 5e9},
+		{false, 12, 0, 5000, 5},
+		{false, 27, 0, 1<<64 - 1, 18},
+		{false, 28, 0, 1<<64 - 1, 1}, // 10^-28 s: the last power of ten a uint64 holds
+		{false, 28, 0, 1 << 63, 0},
+		{false, 29, 0, 1<<64 - 1, 0}, // every count under a nanosecond
+		{false, 127, 0, 5000, 0},
+		{true, 0, 0, 3, 3e9},
+		{true, 1, 0, 3, 1_500_000_000},
+		{true, 30, 0, 1 << 30, 1e9},
+		{true, 64, 0, 1 << 63, 500_000_000},
+		{true, 127, 0, 1<<64 - 1, 0},
+		{true, 32, 0, 1_700_000_000<<32 | 1<<31, 1_700_000_000_500_000_000}, // the product needs more than 64 bits
+		{true, 32, 0, 1<<64 - 1, 4_294_967_295_999_999_999},                 // 2106: still fits
+		{false, 9, 100, 5, 100_000_000_005},
+		{false, 9, -100, 5, -99_999_999_995},
+		// Past what int64 nanoseconds hold (2262-04-11T23:47:16.854775807Z).
+		{false, 9, 0, math.MaxInt64, math.MaxInt64},
+		{false, 9, 0, math.MaxInt64 + 1, never},
+		{false, 9, 0, 1<<64 - 1, never},
+		{false, 6, 0, math.MaxInt64/1000 + 1, never},
+		{false, 0, 0, 10_000_000_000, never}, // 2286 in seconds
+		{true, 0, 0, 10_000_000_000, never},
+		{true, 0, 0, 1 << 62, never},    // the product needs more than 64 bits
+		{true, 1, 0, 1 << 63, never},    // the product shifted still needs more than 64
+		{true, 30, 0, 1<<64 - 1, never}, // 2^34 s
+		{false, 9, 1, math.MaxInt64, never},
+		{false, 9, 10_000_000_000, 5, never}, // if_tsoffset alone past 2262
+		{false, 9, -10_000_000_000, 5, never},
 	} {
-		f := iface{pow2: tc.pow2, res: tc.res}
-		if got := f.ns(tc.units); got != tc.want {
-			t.Errorf("pow2 %v res %d units %d: %d ns, want %d", tc.pow2, tc.res, tc.units, got, tc.want)
+		f := iface{pow2: tc.pow2, res: tc.res, tsOffset: tc.offset}
+		got, ok := f.ns(tc.units)
+		if tc.want == never {
+			if ok {
+				t.Errorf("pow2 %v res %d offset %d units %d: %d ns, want not a time", tc.pow2, tc.res, tc.offset, tc.units, got)
+			}
+			continue
+		}
+		if !ok || got != tc.want {
+			t.Errorf("pow2 %v res %d offset %d units %d: %d ns (ok %v), want %d", tc.pow2, tc.res, tc.offset, tc.units, got, ok, tc.want)
 		}
 	}
 }

@@ -39,6 +39,8 @@ func readErrKind(err error) string {
 		return "record_too_long"
 	case errors.Is(err, ErrBadBlock):
 		return "bad_block"
+	case errors.Is(err, ErrRatio):
+		return "decompression_ratio_exceeded"
 	}
 	return "read_error"
 }
