@@ -67,6 +67,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./decode
 	$(GO) test -run '^$$' -fuzz '^FuzzReassembly$$' -fuzztime $(FUZZTIME) ./tcpsession
 	$(GO) test -run '^$$' -fuzz '^FuzzHTTP$$' -fuzztime $(FUZZTIME) ./httpextract
+	$(GO) test -run '^$$' -fuzz '^FuzzInflateCount$$' -fuzztime $(FUZZTIME) ./httpextract
+	$(GO) test -run '^$$' -fuzz '^FuzzPipeline$$' -fuzztime $(FUZZTIME) ./ingest
+	$(GO) test $(GOFLAGS_T) -run '^$$' -fuzz '^FuzzPipelineDuckDB$$' -fuzztime $(FUZZTIME) ./cmd/pcapq
 
 bench: build
 	benchmarks/run.sh

@@ -71,6 +71,8 @@ type Options struct {
 	// in, past the first MiB. 0 means DefaultMaxRatio, negative no bound.
 	// Past it reading stops as on damage: Summary.ReadErr wraps ErrRatio.
 	MaxRatio int
+
+	batchBuf int // bytes of each batch's buffer (default batchBufSize); small in fuzz tests
 }
 
 // DefaultOptions has flows and HTTP on.
@@ -199,6 +201,9 @@ func (o Options) withDefaults() Options {
 	if o.FlushRows <= 0 {
 		o.FlushRows = 1 << 15
 	}
+	if o.batchBuf <= 0 {
+		o.batchBuf = batchBufSize
+	}
 	if o.Alloc == nil {
 		o.Alloc = sharedPool()
 	}
@@ -240,7 +245,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	p.free = make(chan *batch, nbatch)
 	var homes [][]byte
 	for i := 0; i < nbatch; i++ {
-		home := p.opts.Alloc.Allocate(batchBufSize)
+		home := p.opts.Alloc.Allocate(p.opts.batchBuf)
 		homes = append(homes, home)
 		p.free <- &batch{
 			meta:     make([]recMeta, 0, p.opts.BatchPackets),

@@ -19,6 +19,9 @@ type checkSink struct {
 	rows     map[string]int64
 	warnings []warnRow // frame and offset -1 for NULL
 	tsNull   int64     // packets rows with a NULL ts
+	// pktsWithFlow is the packets rows with a flow_id, pktsInFlows the
+	// packets the flows rows count (orig_pkts + resp_pkts).
+	pktsWithFlow, pktsInFlows int64
 	// minTs and maxTs span every time of the flows, tcp_events and
 	// http_data rows.
 	minTs, maxTs int64
@@ -88,6 +91,14 @@ func (s *checkSink) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 		case schema.PacketsData:
 			ts := r.Column(t.Index("ts"))
 			s.tsNull += int64(ts.NullN())
+			fl := r.Column(t.Index("flow_id"))
+			s.pktsWithFlow += int64(fl.Len() - fl.NullN())
+		case schema.Flows:
+			o := r.Column(t.Index("orig_pkts")).(*array.Int64)
+			p := r.Column(t.Index("resp_pkts")).(*array.Int64)
+			for i := 0; i < o.Len(); i++ {
+				s.pktsInFlows += o.Value(i) + p.Value(i)
+			}
 		case schema.Warnings:
 			frame := r.Column(t.Index("frame")).(*array.Int64)
 			off := r.Column(t.Index("file_offset")).(*array.Int64)
