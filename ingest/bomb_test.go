@@ -283,3 +283,21 @@ func TestPipelineWarningsCapped(t *testing.T) {
 		t.Errorf("Summary.WarningsNotWritten %d, rows say %d", sum.WarningsNotWritten, total)
 	}
 }
+
+// An interrupted reader stops with the interruption, not as damage, plain
+// or compressed.
+func TestReaderInterrupt(t *testing.T) {
+	raw := testCaptures()["pcapng"]
+	for name, data := range map[string][]byte{"plain": raw, "gzip": gzipBytes(t, raw), "zstd": zstdBytes(t, raw)} {
+		rd, err := newReader(bytes.NewReader(data), "f", -1, 64) // small buffer: reads go to the stream
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd.(interrupter).interrupt(context.Canceled)
+		_, err = readAll(t, rd)
+		var fe *FormatError
+		if !errors.Is(err, context.Canceled) || errors.As(err, &fe) {
+			t.Errorf("%s: error %v, want the interruption, not damage", name, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -31,7 +32,8 @@ import (
 //     MaxWarningsPerKind warnings of a kind, and the not-written rows add
 //     up to Summary.WarningsNotWritten;
 //   - every packet with a flow is counted in exactly one flow row;
-//   - every Arrow and batch buffer is released.
+//   - every Arrow and batch buffer is released;
+//   - it ends within 10 s.
 func FuzzPipeline(f *testing.F) {
 	// Seeds: the project's small HTTP captures whole (HTTP, reassembly),
 	// the start of the mixed capture, crafted captures of the reader
@@ -109,7 +111,12 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 	opts.batchBuf = 4 << 10
 	opts.MaxRatio = fuzzMaxRatio
 	s := newCheckSink()
-	sum, err := Run(context.Background(), rd, 1, s, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sum, err := Run(ctx, rd, 1, s, opts)
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Run on %d bytes (%d records) took more than 10 s", len(b), records)
+	}
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -243,9 +243,10 @@ func (g *guard) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// interrupt makes every later Read fail with err.
+// interrupt makes every later Read fail with err, as an error of the
+// source.
 func (g *guard) interrupt(err error) {
-	g.stopErr = err
+	g.stopErr = &sourceError{err}
 	g.stopped.Store(true)
 }
 

@@ -49,8 +49,19 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
 	return n, err
 }
+
+// sourceError is an error of the source itself (reading the file or pipe,
+// or the run's cancellation), as opposed to what a decompressor makes of
+// its bytes: it fails the run instead of ending the capture as damaged.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // input is the buffered, uncompressed byte stream a reader parses, with the
 // offset of the next unread byte.
@@ -149,14 +160,21 @@ func (in *input) formatErr(off int64, sentinel error, format string, args ...any
 }
 
 // ioErr turns an error from the stream into the error Next returns: a short
-// read becomes a *FormatError wrapping ErrTruncated; other errors (I/O,
-// corrupt compressed data) are wrapped with the file name and offset.
+// read becomes a *FormatError wrapping ErrTruncated, a stream past the
+// ratio bound one wrapping ErrRatio, and compressed data the decompressor
+// rejects one wrapping ErrCorrupt: damage, which keeps the records
+// before it. Errors of the source itself (I/O, cancellation) are wrapped
+// with the file name and offset: they fail the run.
 func (in *input) ioErr(off int64, what string, err error) error {
 	if re, ok := isRatioErr(err); ok {
 		return in.formatErr(off, ErrRatio, "%s", re.Error())
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return in.formatErr(off, ErrTruncated, "file ends inside %s", what)
+	}
+	var se *sourceError
+	if in.wrapped != "" && !errors.As(err, &se) {
+		return in.formatErr(off, ErrCorrupt, "%s data is corrupt: %v (reading %s)", in.wrapped, err, what)
 	}
 	return fmt.Errorf("%s: offset %d: reading %s: %w", in.name, off, what, err)
 }

@@ -58,6 +58,7 @@ var (
 	ErrRecordTooLong = errors.New("ingest: record length beyond limit")
 	ErrBadBlock      = errors.New("ingest: malformed block")
 	ErrRatio         = errors.New("ingest: decompression ratio beyond limit")
+	ErrCorrupt       = errors.New("ingest: corrupt compressed data")
 )
 
 // FormatError reports where in which file reading stopped and why.

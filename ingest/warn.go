@@ -41,6 +41,8 @@ func readErrKind(err error) string {
 		return "bad_block"
 	case errors.Is(err, ErrRatio):
 		return "decompression_ratio_exceeded"
+	case errors.Is(err, ErrCorrupt):
+		return "corrupt_compressed_data"
 	}
 	return "read_error"
 }
