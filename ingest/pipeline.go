@@ -62,9 +62,10 @@ type Options struct {
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
-	// Alloc is the Arrow allocator (default: a process-wide pool that
-	// reuses the buffers of released batches, see poolAllocator). Batch
-	// buffers come from it too.
+	// Alloc is the Arrow allocator; batch buffers come from it too.
+	// Default: a pool of Go memory for the run that reuses the buffers
+	// of released batches. NewAllocator makes one backed by a huge-page
+	// arena, to share between runs (pcapq's command does).
 	Alloc memory.Allocator
 	// MaxRatio bounds the decompression of a gzip or zstd capture read
 	// by a Reader from Open or NewReader: bytes out per compressed byte
@@ -205,7 +206,7 @@ func (o Options) withDefaults() Options {
 		o.batchBuf = batchBufSize
 	}
 	if o.Alloc == nil {
-		o.Alloc = sharedPool()
+		o.Alloc = newPoolAllocator(defaultMaxPooled)
 	}
 	if o.HTTP {
 		o.Flows = true

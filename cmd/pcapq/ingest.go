@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/term"
 
 	"github.com/pcapq/pcapq/ingest"
@@ -99,6 +101,7 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
 	o.MaxRatio = c.MaxRatio // 0 (pcapq query's one-shot ingest): the default
+	o.Alloc = ingestAlloc()
 	// Zero values (pcapq query's one-shot ingest) keep the defaults.
 	if c.MaxFlows > 0 {
 		o.Session.MaxFlows = c.MaxFlows
@@ -115,6 +118,11 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	}
 	return o
 }
+
+// ingestAlloc is the Arrow allocator of every ingest of the process,
+// made on the first: buffers reused from one huge-page arena
+// (ingest.NewAllocator; benchmarks/RESULTS.md has the measurements).
+var ingestAlloc = sync.OnceValue(func() memory.Allocator { return ingest.NewAllocator(ingest.DefaultArenaSize) })
 
 // ingestThreads is DuckDB's thread count while ingesting. One by default:
 // the decode workers and flow shards keep the other cores busy, and more
