@@ -13,10 +13,14 @@
 // writer hands Arrow record batches to the Sink (DuckDB). Stages pass
 // batches over bounded channels under an errgroup, so memory is bounded by
 // the number of batches in flight, and the results (rows, flow ids) are the
-// same for any worker count while the flow bounds hold (Options.Session). Arrow buffers and batch buffers come from one
-// process-wide pool (poolAllocator) backed by an arena of transparent huge
-// pages with a buddy allocator: released buffers are reused for any size,
-// so the memory in use stays at what is in flight and is faulted in once.
+// same for any worker count while the flow bounds hold (Options.Session).
+// Arrow buffers and batch buffers come from a pool (poolAllocator) that
+// reuses released buffers. By default it is Go memory, for the run;
+// NewAllocator makes one backed by an arena of transparent huge pages with
+// a buddy allocator, to share between the runs of a process (pcapq's
+// command does): released buffers are reused for any size, so the memory
+// in use stays at what is in flight and is faulted in once. Importing the
+// package maps nothing and changes no process setting.
 // The packets rows are written to the packets_data table (integers where
 // packets shows text) and HTTP rows to http_data (header maps as JSON
 // text); see schema. The first packet writes are small and double up to

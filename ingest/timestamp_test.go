@@ -26,10 +26,10 @@ func badTimestampCaptures() []struct {
 	le := order(true)
 	g := &ngBuilder{}
 	g.shb(true)
-	g.idb(1, 0, g.opt(optTsResol, []byte{9}))        // if 0: ns
-	g.idb(1, 0, g.opt(optTsResol, []byte{0}))        // if 1: seconds
-	g.idb(1, 0)                                      // if 2: us
-	g.idb(1, 0, g.opt(optTsResol, []byte{0x80 | 0})) // if 3: 2^0 s
+	g.idb(1, 0, g.opt(optTsResol, []byte{9}))    // if 0: ns
+	g.idb(1, 0, g.opt(optTsResol, []byte{0}))    // if 1: seconds
+	g.idb(1, 0)                                  // if 2: us
+	g.idb(1, 0, g.opt(optTsResol, []byte{0x80})) // if 3: 2^-0 s (power of two, exponent 0)
 	g.idb(1, 0, g.opt(optTsResol, []byte{9}), g.opt(optTsOffset, le.AppendUint64(nil, 10_000_000_000)))
 	g.idb(1, 0, g.opt(optTsResol, []byte{0x80 | 32})) // if 5: 2^-32 s
 	d := pkt(60, 0)
