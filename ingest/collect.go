@@ -3,7 +3,11 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -65,6 +69,9 @@ type collector struct {
 	dirCol                             *array.BooleanBuilder
 	packetsSchema                      *arrow.Schema
 	jsonBuf                            []byte // scratch for header JSON
+
+	warnKept       map[string]int   // warnings rows written per kind
+	warnNotWritten map[string]int64 // warnings past MaxWarningsPerKind per kind
 }
 
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
@@ -84,6 +91,9 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		dirCol:  array.NewBooleanBuilder(mem),
 
 		packetsSchema: schema.PacketsData.ArrowSchema(),
+
+		warnKept:       map[string]int{},
+		warnNotWritten: map[string]int64{},
 	}
 	defer c.release()
 	// The first writes are small so that DuckDB, whose inserts are the
@@ -127,7 +137,17 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 			d.TimedOut, d.Evicted, d.TooBig, d.Malformed, d.Fragments, d.Reassembled)})
 	}
 	for _, w := range p.r.Warnings() {
+		if w.Kind == KindWarningsNotWritten && w.of != "" {
+			c.warnNotWritten[w.of] += w.notWritten // the reader's own count
+			continue
+		}
 		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})
+	}
+	for _, kind := range slices.Sorted(maps.Keys(c.warnNotWritten)) {
+		n := c.warnNotWritten[kind]
+		w := notWrittenWarning(kind, n)
+		c.writeWarning(warnRow{offset: -1, kind: w.Kind, detail: w.Detail})
+		p.sum.WarningsNotWritten += n
 	}
 	p.sum.Format = p.r.Format()
 	p.sum.LinkTypes = p.r.LinkTypes()
@@ -183,11 +203,14 @@ func (c *collector) addBatch(b *batch) {
 				c.dirCol.UnsafeAppendBoolToBitmap(false)
 			}
 			m := &b.meta[i]
-			if s.Packets == 0 || m.ts < s.FirstTs {
-				s.FirstTs = m.ts
-			}
-			if s.Packets == 0 || m.ts > s.LastTs {
-				s.LastTs = m.ts
+			if !m.noTs {
+				if s.Timed == 0 || m.ts < s.FirstTs {
+					s.FirstTs = m.ts
+				}
+				if s.Timed == 0 || m.ts > s.LastTs {
+					s.LastTs = m.ts
+				}
+				s.Timed++
 			}
 			s.Packets++
 			s.Bytes += int64(m.capLen)
@@ -202,6 +225,9 @@ func (c *collector) addBatch(b *batch) {
 		c.pktRows += n
 	}
 	for _, w := range b.warns {
+		if c.full(w.kind) {
+			continue // counted, not worded
+		}
 		w.detail = decodeWarnDetail(w.kind, b, w.frame)
 		c.addWarning(w)
 	}
@@ -215,6 +241,10 @@ func (c *collector) addBatch(b *batch) {
 		out.http = append(out.http, so.http...)
 		out.bodies = append(out.bodies, so.bodies...)
 		out.warns = append(out.warns, so.warns...)
+		out.endedEarly += so.endedEarly
+	}
+	if b.final {
+		out.warns = mergePressure(out.warns, out.endedEarly)
 	}
 	sort.SliceStable(out.flows, func(i, j int) bool { return out.flows[i].FlowID < out.flows[j].FlowID })
 	sort.SliceStable(out.events, func(i, j int) bool {
@@ -242,7 +272,51 @@ func (c *collector) addBatch(b *batch) {
 	}
 }
 
+// kindFlowTablePressure is tcpsession's warning, at the end of a capture,
+// that some flows ended before their close delay because MaxFlows flows
+// were live; its detail starts with how many.
+const kindFlowTablePressure = "flow_table_pressure"
+
+// mergePressure makes the flow_table_pressure warnings of the shards one,
+// with the total count: one row per capture, as with one shard.
+func mergePressure(ws []warnRow, total int64) []warnRow {
+	out := ws[:0]
+	var first *warnRow
+	for _, w := range ws {
+		if w.kind != kindFlowTablePressure {
+			out = append(out, w)
+		} else if first == nil {
+			first = &w
+		}
+	}
+	if first == nil {
+		return out
+	}
+	w := *first
+	w.detail = strconv.FormatInt(total, 10) + strings.TrimLeft(w.detail, "0123456789")
+	return append(out, w)
+}
+
+// full reports whether the warnings of kind have reached
+// MaxWarningsPerKind, counting one more not written if so.
+func (c *collector) full(kind string) bool {
+	if c.warnKept[kind] < MaxWarningsPerKind {
+		return false
+	}
+	c.warnNotWritten[kind]++
+	return true
+}
+
+// addWarning writes w unless its kind is full.
 func (c *collector) addWarning(w warnRow) {
+	if c.full(w.kind) {
+		return
+	}
+	c.warnKept[w.kind]++
+	c.writeWarning(w)
+}
+
+func (c *collector) writeWarning(w warnRow) {
 	tb := c.warns
 	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
 	appendOptI64(tb.col("frame"), w.frame, w.frame > 0)

@@ -129,7 +129,11 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 		p := &bt.pkts[i]
 		b.capture.UnsafeAppend(b.captureID)
 		b.frame.UnsafeAppend(bt.firstFrame + int64(i))
-		b.ts.UnsafeAppend(arrow.Timestamp(m.ts))
+		if m.noTs {
+			b.ts.UnsafeAppendBoolToBitmap(false)
+		} else {
+			b.ts.UnsafeAppend(arrow.Timestamp(m.ts))
+		}
 		b.iface.UnsafeAppend(m.iface)
 		b.linkType.UnsafeAppend(int32(m.linkType))
 		b.capLen.UnsafeAppend(m.capLen)

@@ -28,7 +28,9 @@ type Sink interface {
 // Options configure a pipeline run.
 type Options struct {
 	// Workers is the number of decode workers and of flow shards; 0 means
-	// runtime.GOMAXPROCS(0). Results are identical for any value.
+	// runtime.GOMAXPROCS(0). At most MaxWorkers are used. Results are
+	// identical for any value while the flow bounds of Session hold (see
+	// there for what may differ when they are reached).
 	Workers int
 	// BatchPackets is the number of packets per batch (default 4096).
 	BatchPackets int
@@ -42,16 +44,36 @@ type Options struct {
 	HTTP bool
 	// Session and HTTPOptions tune the trackers and the HTTP parser.
 	// Session.MaxFlows and Session.MaxBufferedBytes are totals for the
-	// run, split across the flow shards.
+	// run: each of the Workers flow shards tracks the flows whose hash it
+	// owns with an equal share of them (at least one flow and one byte),
+	// so together they never hold more. While no shard reaches its share,
+	// every table holds the same rows for any number of workers. Past it,
+	// a shard ends or evicts its own least recently active flows (and
+	// skips its own oldest reassembly holes), so which flows are evicted
+	// or capped (their rows, the flow_id and direction of their packets,
+	// their flow_table_full and reassembly_buffer_limit warnings) and the
+	// count in the one flow_table_pressure warning may differ with the
+	// number of workers, as may the order of rows. The other packets
+	// columns never do, every packet with a flow is counted in exactly
+	// one flow row, and flows that only end early (closed connections
+	// and unanswered attempts, such as a SYN flood's) have the same rows.
 	Session     tcpsession.Options
 	Defrag      tcpsession.DefragOptions
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
-	// Alloc is the Arrow allocator (default: a process-wide pool that
-	// reuses the buffers of released batches, see poolAllocator). Batch
-	// buffers come from it too.
+	// Alloc is the Arrow allocator; batch buffers come from it too.
+	// Default: a pool of Go memory for the run that reuses the buffers
+	// of released batches. NewAllocator makes one backed by a huge-page
+	// arena, to share between runs (pcapq's command does).
 	Alloc memory.Allocator
+	// MaxRatio bounds the decompression of a gzip or zstd capture read
+	// by a Reader from Open or NewReader: bytes out per compressed byte
+	// in, past the first MiB. 0 means DefaultMaxRatio, negative no bound.
+	// Past it reading stops as on damage: Summary.ReadErr wraps ErrRatio.
+	MaxRatio int
+
+	batchBuf int // bytes of each batch's buffer (default batchBufSize); small in fuzz tests
 }
 
 // DefaultOptions has flows and HTTP on.
@@ -77,13 +99,21 @@ type Summary struct {
 	LinkTypes []uint32
 	Packets   int64
 	Bytes     int64 // sum of cap_len
-	FirstTs   int64
-	LastTs    int64
-	Warnings  int64
-	Flows     int64
-	Events    int64
-	HTTP      int64
-	Defrag    tcpsession.DefragStats
+	// FirstTs and LastTs are the earliest and latest packet times among
+	// the Timed packets that have one (0 when none has).
+	FirstTs int64
+	LastTs  int64
+	Timed   int64
+	// Warnings is the rows written to the warnings table. Past the first
+	// MaxWarningsPerKind of a kind, warnings are not written but counted
+	// in WarningsNotWritten, and one KindWarningsNotWritten row per such
+	// kind says how many.
+	Warnings           int64
+	WarningsNotWritten int64
+	Flows              int64
+	Events             int64
+	HTTP               int64
+	Defrag             tcpsession.DefragStats
 	// Complete is false when the reader stopped on damage (ReadErr set).
 	Complete bool
 	// ReadErr is the *FormatError that stopped reading early, if any. The
@@ -93,13 +123,14 @@ type Summary struct {
 
 // recMeta is a Record without its data: the data lives in batch.buf.
 type recMeta struct {
-	ts       int64
+	ts       int64 // with noTs, the time of the last earlier record with one (for flow tracking)
 	offset   int64
 	capLen   int32
 	origLen  int32
 	iface    int32
 	linkType uint32
 	start    int32
+	noTs     bool // the record has no time: packets.ts is NULL
 }
 
 // batch is the unit passed between stages: a run of consecutive packets.
@@ -146,6 +177,15 @@ func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options
 	return p.run(ctx)
 }
 
+// MaxWorkers bounds Options.Workers. Each worker costs two more batches
+// in flight (a 4 MiB buffer and per-packet state for BatchPackets
+// packets, about 6 MiB), a decode worker and a flow shard: measured peak
+// RSS of a full ingest of 636k full-size packets was 237 MB with 2
+// workers, 442 MB with 16, 616 MB with 32 and 995 MB with 64. The one
+// DuckDB writer is the slowest stage, so more workers than CPUs (or than
+// a few) only add memory.
+const MaxWorkers = 32
+
 // defaultMaxPooled bounds the bytes the default allocator keeps for reuse:
 // a few flushes' worth of columns of every table.
 const defaultMaxPooled = 128 << 20
@@ -155,14 +195,18 @@ func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, MaxWorkers)
 	if o.BatchPackets <= 0 {
 		o.BatchPackets = 4096
 	}
 	if o.FlushRows <= 0 {
 		o.FlushRows = 1 << 15
 	}
+	if o.batchBuf <= 0 {
+		o.batchBuf = batchBufSize
+	}
 	if o.Alloc == nil {
-		o.Alloc = sharedPool()
+		o.Alloc = newPoolAllocator(defaultMaxPooled)
 	}
 	if o.HTTP {
 		o.Flows = true
@@ -189,11 +233,20 @@ type pipeline struct {
 
 func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	w := p.opts.Workers
+	g, ctx := errgroup.WithContext(ctx)
+	if ir, ok := p.r.(interrupter); ok {
+		ir.setMaxRatio(p.opts.MaxRatio)
+		// A reader may go long without returning a record (blocks
+		// skipped, a decompressed stream of no packets): cancellation
+		// stops its stream, so the run ends promptly.
+		stop := context.AfterFunc(ctx, func() { ir.interrupt(ctx.Err()) })
+		defer stop()
+	}
 	nbatch := 2*w + 4
 	p.free = make(chan *batch, nbatch)
 	var homes [][]byte
 	for i := 0; i < nbatch; i++ {
-		home := p.opts.Alloc.Allocate(batchBufSize)
+		home := p.opts.Alloc.Allocate(p.opts.batchBuf)
 		homes = append(homes, home)
 		p.free <- &batch{
 			meta:     make([]recMeta, 0, p.opts.BatchPackets),
@@ -207,7 +260,6 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 			shardOut: make([]shardRows, w),
 		}
 	}
-	g, ctx := errgroup.WithContext(ctx)
 	toDecode := make(chan *batch, w)
 	decoded := make(chan *batch, nbatch)
 	toCollect := make(chan *batch, nbatch)
@@ -276,7 +328,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 // read fills batches from the reader, copying record data into the batch.
 func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 	var rec Record
-	var seq int64
+	var seq, lastTs int64
 	frame := int64(1)
 	var b *batch
 	get := func() error {
@@ -327,9 +379,14 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 		}
 		start := len(b.buf)
 		b.buf = append(b.buf, rec.Data...)
+		// A record without a time is tracked at the time of the last one
+		// with a time: flows and timeouts go on in capture order.
+		if !rec.NoTs {
+			lastTs = rec.Ts
+		}
 		b.meta = append(b.meta, recMeta{
-			ts: rec.Ts, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
-			iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start),
+			ts: lastTs, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
+			iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start), noTs: rec.NoTs,
 		})
 		frame++
 	}

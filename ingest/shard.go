@@ -24,6 +24,9 @@ type shardRows struct {
 	http   []*httpextract.Transaction
 	bodies []*httpextract.Body
 	warns  []warnRow
+	// endedEarly, in the final batch, is the tracker's count of flows
+	// ended before their close delay because its MaxFlows was reached.
+	endedEarly int64
 }
 
 // shard owns the flows whose hash falls in its slot: a Tracker with its own
@@ -38,14 +41,30 @@ type shard struct {
 func newShard(id, n int, opts Options) *shard {
 	s := &shard{id: id, n: n}
 	so := opts.Session
-	// The session bounds are totals for the run: each shard gets its part.
-	so.MaxFlows = max(so.MaxFlows/n, 1024)
-	so.MaxBufferedBytes = max(so.MaxBufferedBytes/int64(n), so.MaxFlowBuffered)
+	// The session bounds are totals for the run: each shard gets its
+	// share, so that the shards together hold no more (see
+	// Options.Session).
+	so.MaxFlows = shareOf(so.MaxFlows, tcpsession.DefaultOptions().MaxFlows, id, n)
+	so.MaxBufferedBytes = int64(shareOf(int(so.MaxBufferedBytes), int(tcpsession.DefaultOptions().MaxBufferedBytes), id, n))
 	if opts.HTTP {
 		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
 	}
 	s.tracker = tcpsession.NewTracker(so, (*shardSessionSink)(s))
 	return s
+}
+
+// shareOf is shard id's part of total (def when total is not positive)
+// split across n shards: the parts differ by at most one and add up to
+// total, and none is below 1 (so a total under n gives each shard 1).
+func shareOf(total, def, id, n int) int {
+	if total <= 0 {
+		total = def
+	}
+	part := total / n
+	if id < total%n {
+		part++
+	}
+	return max(part, 1)
 }
 
 // run tracks the shard's packets of every batch, in order. It marks every
@@ -59,6 +78,7 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 		if ctx.Err() == nil {
 			if b.final {
 				s.tracker.Close(s.lastTs)
+				s.out.endedEarly = s.tracker.Stats().EndedEarly
 			}
 			for i := range b.meta {
 				// Capture time is the whole input's, every shard's

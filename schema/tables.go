@@ -39,11 +39,11 @@ var Captures = &Table{
 		{"link_types", tStrs, "Link types seen, by LINKTYPE name (e.g. ['EN10MB'])."},
 		{"packets", tI64, "Packets read (rows in packets)."},
 		{"bytes", tI64, "Sum of captured lengths (cap_len) of all packets."},
-		{"first_ts", tTs, "Timestamp of the earliest packet."},
-		{"last_ts", tTs, "Timestamp of the latest packet."},
+		{"first_ts", tTs, "Timestamp of the earliest packet (of those with a time, see packets.ts)."},
+		{"last_ts", tTs, "Timestamp of the latest packet (of those with a time)."},
 		{"ingested_at", tTs, "Wall-clock time the ingest finished."},
 		{"pcapq_version", tStr, "pcapq version that wrote the rows."},
-		{"warnings", tI64, "Rows in warnings for this capture."},
+		{"warnings", tI64, "Rows in warnings for this capture (at most 1000 of a kind, see warnings)."},
 		{"complete", tBool, "False when reading stopped early (damaged or truncated file): the rows hold every packet before the damage."},
 		{"path_bytes", tBlob, "The absolute path's bytes exactly (a file name need not be UTF-8): the capture's identity, which a re-ingest matches. NULL for standard input, and for a capture migrated from schema 1 whose path holds a backslash (schema 1 kept only the text, which cannot tell the byte 0xE9 from the four characters \\xe9; such a capture is matched by path, as schema 1 did)."},
 	},
@@ -60,7 +60,7 @@ var Packets = &Table{
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the frame came from."},
 		{"frame", tI64, "Frame number, 1-based, as tshark's frame.number."},
-		{"ts", tTs, "Capture timestamp (UTC, nanoseconds)."},
+		{"ts", tTs, "Capture timestamp (UTC, nanoseconds). NULL when the record has none: a pcapng simple packet block, or a time field that is no time (a pcap fraction of a second over one second, a pcapng time outside 1677-2262), which also gets a bad_timestamp warning. Flows and TCP events take such a frame at the time of the last earlier frame with one."},
 		{"iface", tI32, "pcapng interface index (0 for pcap)."},
 		{"link_type", tI32, "LINKTYPE_ value of the frame's interface."},
 		{"cap_len", tI32, "Bytes captured (frame.cap_len)."},
@@ -193,7 +193,7 @@ func FlagLetters(f uint8) string {
 // Warnings has one row per problem met while reading or decoding.
 var Warnings = &Table{
 	Name: "warnings",
-	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name.",
+	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name. At most 1000 rows of one kind are written per capture; past them one row of kind warnings_not_written per kind says in its detail how many more there were ('N more KIND warnings not written ...').",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the problem was met in."},
 		{"frame", tI64, "Frame number, NULL for problems not tied to one frame."},

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/term"
 
 	"github.com/pcapq/pcapq/ingest"
@@ -26,7 +28,9 @@ type IngestCmd struct {
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
 	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
-	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"65536"`
+	MaxRatio int `name:"max-ratio" help:"Largest decompression ratio of a .gz/.zst capture (bytes out per compressed byte, past its first MiB); past it reading stops as at damage, keeping the packets before. Raise it for a genuine capture that compresses better." default:"1000"`
+
+	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each), split evenly across the flow shards (--workers); past a shard's share its closed connections end early, then its least recently active flow is evicted (marked and warned)." default:"65536"`
 	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long (capture time) ends, marked evicted (Zeek's tcp_inactivity_timeout)." default:"5m"`
 	UDPIdleTimeout time.Duration `name:"udp-idle-timeout" group:"Flow tracking" help:"A UDP, ICMP or other flow without packets for this long ends, marked evicted (Zeek's udp/icmp_inactivity_timeout)." default:"1m"`
 	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows; past it the oldest holes are skipped as gaps (flows marked capped and warned)." default:"64MiB"`
@@ -38,8 +42,8 @@ func (c *IngestCmd) Validate() error {
 	if c.Output == "" {
 		return errors.New("-o/--output: the database file name is empty")
 	}
-	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 {
-		return errors.New("--max-flows, --tcp-idle-timeout and --udp-idle-timeout must not be negative")
+	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 || c.MaxRatio < 0 {
+		return errors.New("--max-flows, --tcp-idle-timeout, --udp-idle-timeout and --max-ratio must not be negative")
 	}
 	if _, err := parseSize(c.MaxBuffered); err != nil && c.MaxBuffered != "" {
 		return fmt.Errorf("--max-buffered: %w", err)
@@ -53,6 +57,9 @@ func (c *IngestCmd) Validate() error {
 // it was interrupted), it removes the file: a failed first ingest leaves
 // nothing behind. A file that existed before is never removed.
 func (c *IngestCmd) Run(g *Globals) (err error) {
+	if g.Workers < 0 || g.Workers > ingest.MaxWorkers {
+		return &exitError{code: 2, err: fmt.Errorf("--workers %d: want 0 (one per CPU) to %d; more workers than CPUs only add memory (about 12 MiB each)", g.Workers, ingest.MaxWorkers)}
+	}
 	db, err := query.Open(g.ctx, c.Output)
 	if err != nil {
 		return err
@@ -131,6 +138,8 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.HTTP = !c.NoFlows && !c.NoHTTP
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
+	o.MaxRatio = c.MaxRatio // 0 (pcapq query's one-shot ingest): the default
+	o.Alloc = ingestAlloc()
 	// Zero values (pcapq query's one-shot ingest) keep the defaults.
 	if c.MaxFlows > 0 {
 		o.Session.MaxFlows = c.MaxFlows
@@ -147,6 +156,11 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	}
 	return o
 }
+
+// ingestAlloc is the Arrow allocator of every ingest of the process,
+// made on the first: buffers reused from one huge-page arena
+// (ingest.NewAllocator; benchmarks/RESULTS.md has the measurements).
+var ingestAlloc = sync.OnceValue(func() memory.Allocator { return ingest.NewAllocator(ingest.DefaultArenaSize) })
 
 // ingestThreads is DuckDB's thread count while ingesting. One by default:
 // the decode workers and flow shards keep the other cores busy, and more
