@@ -24,6 +24,7 @@ type shardRows struct {
 	http   []*httpextract.Transaction
 	bodies []*httpextract.Body
 	warns  []warnRow
+	open   []*tcpsession.Flow // snapshot of the flows not ended, on a tick batch
 }
 
 // shard owns the flows whose hash falls in its slot: a Tracker with its own
@@ -33,6 +34,8 @@ type shard struct {
 	tracker *tcpsession.Tracker
 	out     shardRows
 	lastTs  int64
+	// snapshot: on a tick batch, hand over the flows not ended yet.
+	snapshot bool
 }
 
 func newShard(id, n int, opts Options) *shard {
@@ -73,6 +76,9 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 				} else {
 					b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
 				}
+			}
+			if b.tick && s.snapshot {
+				s.tracker.Snapshot(func(f *tcpsession.Flow) { s.out.open = append(s.out.open, f) })
 			}
 			b.shardOut[s.id] = s.out
 			s.out = shardRows{}
