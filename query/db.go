@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -41,6 +40,7 @@ type DB struct {
 	inTx   bool
 	calls  chan func() // run on the DuckDB thread, see do
 	closed bool
+	reader bool // a connection of another DB's database (NewReader): Close leaves the database open
 }
 
 // Open opens (creating if needed) the database at path; "" is in memory.
@@ -156,7 +156,7 @@ func (db *DB) Close() error {
 		if db.conn != nil {
 			errs = append(errs, db.conn.Close())
 		}
-		if db.sql != nil {
+		if db.sql != nil && !db.reader {
 			errs = append(errs, db.sql.Close())
 		}
 		return nil
@@ -329,6 +329,8 @@ type CaptureRow struct {
 	Version   string
 	Warnings  int64
 	Complete  bool
+	Filter    string        // BPF expression, "" for none
+	Stats     *CaptureStats // libpcap's counters of a live capture, nil for files
 }
 
 // FinishCapture writes the captures row and commits.
@@ -337,24 +339,7 @@ func (db *DB) FinishCapture(ctx context.Context, c CaptureRow) error {
 }
 
 func (db *DB) finishCapture(ctx context.Context, c CaptureRow) error {
-	var size any
-	if c.FileSize >= 0 {
-		size = c.FileSize
-	}
-	var first, last any
-	if c.Packets > 0 {
-		first = time.Unix(0, c.FirstTs).UTC()
-		last = time.Unix(0, c.LastTs).UTC()
-	}
-	lts := "[" + strings.Repeat("?,", len(c.LinkTypes))
-	lts = strings.TrimSuffix(lts, ",") + "]::VARCHAR[]"
-	args := []any{c.ID, schema.ValidText(c.Path), size, c.Format}
-	for _, l := range c.LinkTypes {
-		args = append(args, l)
-	}
-	args = append(args, c.Packets, c.Bytes, first, last, time.Now().UTC(), c.Version, c.Warnings, c.Complete)
-	q := "INSERT INTO captures VALUES (?, ?, ?, ?, " + lts + ", ?, ?, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?::TIMESTAMP_NS, ?, ?, ?)"
-	if err := db.exec(ctx, q, args...); err != nil {
+	if err := db.insertCapture(ctx, c); err != nil {
 		db.rollback()
 		return fmt.Errorf("writing captures row: %w", err)
 	}
