@@ -22,11 +22,10 @@ const filterSnaplen = ingest.MaxRecordLen
 // against Ethernet; a link type it cannot be compiled for stops reading
 // with an error that names both.
 func Filter(r ingest.Reader, expr string) (ingest.Reader, error) {
-	f := &filtered{Reader: r, expr: expr, progs: map[uint32]*pcap.BPF{}}
-	if _, err := f.prog(uint32(layers.LinkTypeEthernet)); err != nil {
+	if err := CheckFilter(expr); err != nil {
 		return nil, err
 	}
-	return f, nil
+	return &filtered{Reader: r, expr: expr, progs: map[uint32]*pcap.BPF{}}, nil
 }
 
 type filtered struct {
@@ -90,4 +89,13 @@ func (f *filtered) Size() int64 {
 		return bc.Size()
 	}
 	return -1
+}
+
+// CheckFilter compiles expr for Ethernet and returns libpcap's error, if
+// any, so that a bad expression fails before anything is read.
+func CheckFilter(expr string) error {
+	if _, err := pcap.NewBPF(layers.LinkTypeEthernet, filterSnaplen, expr); err != nil {
+		return fmt.Errorf("filter %q: %v", expr, err)
+	}
+	return nil
 }

@@ -1,0 +1,459 @@
+package main
+
+// Live capture tests: two network namespaces joined by a veth pair, with
+// addresses of their own (10.213.1.0/24, seen by nobody else: both ends
+// live in namespaces this test creates), an HTTP server in one and curl
+// in the other. pcapq capture and tcpdump capture on the same interface at
+// the same time; the tables of the capture must equal what pcapq ingest
+// makes of tcpdump's file. They need root (namespaces, capture) and ip,
+// tcpdump, curl and python3.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pcapq/pcapq/internal/testenv"
+	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/schema"
+)
+
+// TestMain lets the test binary run as pcapq (PCAPQ_TEST_MAIN=1): the live
+// tests start captures as separate processes, inside a network namespace,
+// without building the command first.
+func TestMain(m *testing.M) {
+	if os.Getenv("PCAPQ_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+const (
+	srvAddr = "10.213.1.1"
+	cliAddr = "10.213.1.2"
+	srvPort = "8080"
+)
+
+var netnsSeq atomic.Int32
+
+// netpair is a server and a client namespace joined by a veth pair.
+type netpair struct {
+	srv, cli     string // namespace names
+	srvIf, cliIf string // the veth ends
+	www          string // directory the HTTP server serves
+}
+
+// needLive ends the test unless it can create namespaces and capture.
+func needLive(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "live capture tests need root (network namespaces, packet capture)")
+	}
+	for _, tool := range []string{"ip", "tcpdump", "curl", "python3"} {
+		testenv.Tool(t, tool)
+	}
+}
+
+func sh(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// newNetpair creates the namespaces (removed when the test ends) and
+// starts the HTTP server.
+func newNetpair(t *testing.T) *netpair {
+	t.Helper()
+	p := fmt.Sprintf("pq%d%d", os.Getpid()%100000, netnsSeq.Add(1))
+	n := &netpair{srv: p + "s", cli: p + "c", srvIf: p + "a", cliIf: p + "b", www: t.TempDir()}
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", n.srv).Run()
+		exec.Command("ip", "netns", "del", n.cli).Run()
+	})
+	sh(t, "ip", "netns", "add", n.srv)
+	sh(t, "ip", "netns", "add", n.cli)
+	sh(t, "ip", "link", "add", n.srvIf, "type", "veth", "peer", "name", n.cliIf)
+	sh(t, "ip", "link", "set", n.srvIf, "netns", n.srv)
+	sh(t, "ip", "link", "set", n.cliIf, "netns", n.cli)
+	sh(t, "ip", "-n", n.srv, "addr", "add", srvAddr+"/24", "dev", n.srvIf)
+	sh(t, "ip", "-n", n.cli, "addr", "add", cliAddr+"/24", "dev", n.cliIf)
+	for _, ns := range []string{n.srv, n.cli} {
+		sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	}
+	// No IPv6: its address configuration sends packets on its own when
+	// the link comes up, which one capture would see and not the other.
+	sh(t, "ip", "netns", "exec", n.srv, "sysctl", "-qw", "net.ipv6.conf."+n.srvIf+".disable_ipv6=1")
+	sh(t, "ip", "netns", "exec", n.cli, "sysctl", "-qw", "net.ipv6.conf."+n.cliIf+".disable_ipv6=1")
+	sh(t, "ip", "-n", n.srv, "link", "set", n.srvIf, "up")
+	sh(t, "ip", "-n", n.cli, "link", "set", n.cliIf, "up")
+	// Frames as on a wire: no segmentation offload (ethtool may be absent).
+	exec.Command("ip", "netns", "exec", n.srv, "ethtool", "-K", n.srvIf, "tso", "off", "gso", "off", "gro", "off", "tx", "off").Run()
+	exec.Command("ip", "netns", "exec", n.cli, "ethtool", "-K", n.cliIf, "tso", "off", "gso", "off", "gro", "off", "tx", "off").Run()
+
+	os.WriteFile(filepath.Join(n.www, "index.html"), []byte("<html>hello</html>\n"), 0o644)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320 KB
+	os.WriteFile(filepath.Join(n.www, "big.bin"), big, 0o644)
+	srv := exec.Command("ip", "netns", "exec", n.srv, "taskset", "-c", "0", "python3", "-m", "http.server", srvPort, "--bind", srvAddr, "--directory", n.www)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	// Wait for it from the server namespace itself (no packet on the veth).
+	deadline := time.Now().Add(15 * time.Second)
+	for exec.Command("ip", "netns", "exec", n.srv, "curl", "-s", "-o", "/dev/null", "http://"+srvAddr+":"+srvPort+"/index.html").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the HTTP server did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return n
+}
+
+// traffic makes HTTP requests (and one ping) from the client namespace.
+// The server and the clients run on CPU 0 (taskset): the kernel then hands
+// every packet of the pair to the packet sockets from that CPU, one after
+// the other, so that two captures see them in the same order. (Sent and
+// received packets handed over on two CPUs at once, a microsecond apart,
+// can reach two sockets in opposite orders.)
+func (n *netpair) traffic(t *testing.T, rounds int) {
+	t.Helper()
+	for i := 0; i < rounds; i++ {
+		for _, path := range []string{"/index.html", "/big.bin", "/missing"} {
+			out, err := exec.Command("ip", "netns", "exec", n.cli, "taskset", "-c", "0", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://"+srvAddr+":"+srvPort+path).CombinedOutput()
+			if err != nil {
+				t.Fatalf("curl %s: %v %s", path, err, out)
+			}
+		}
+	}
+	exec.Command("ip", "netns", "exec", n.cli, "taskset", "-c", "0", "ping", "-c", "1", "-W", "1", srvAddr).Run()
+}
+
+// proc is a process started by a test, its output kept.
+type proc struct {
+	cmd      *exec.Cmd
+	out, err bytes.Buffer
+	done     chan struct{}
+	waitErr  error
+}
+
+func (p *proc) wait(t *testing.T, within time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		p.cmd.Process.Kill()
+		<-p.done
+		t.Fatalf("%s did not end within %v; stderr: %s", p.cmd.Args, within, p.err.String())
+	}
+	if p.waitErr != nil {
+		if ee, ok := p.waitErr.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		t.Fatalf("%s: %v", p.cmd.Args, p.waitErr)
+	}
+	return 0
+}
+
+func start(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &p.out, &p.err
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.waitErr = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// pcapqCmd runs pcapq (this test binary as main) in namespace ns ("" for
+// the test's own).
+func pcapqCmd(t *testing.T, ns string, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd *exec.Cmd
+	if ns == "" {
+		cmd = exec.Command(exe, args...)
+	} else {
+		cmd = exec.Command("ip", append([]string{"netns", "exec", ns, exe}, args...)...)
+	}
+	cmd.Env = append(os.Environ(), "PCAPQ_TEST_MAIN=1")
+	return cmd
+}
+
+// startTcpdump captures on the client's interface, nanosecond
+// timestamps, until stopped; it returns once tcpdump listens.
+func (n *netpair) startTcpdump(t *testing.T, file string, filter ...string) *proc {
+	t.Helper()
+	// Immediate mode: without it tcpdump reads the kernel's buffer by
+	// blocks and loses the block being filled when interrupted.
+	args := append([]string{"netns", "exec", n.cli, "tcpdump", "-i", n.cliIf, "-U", "--immediate-mode", "--time-stamp-precision=nano", "-B", "32768", "-w", file}, filter...)
+	p := start(t, exec.Command("ip", args...))
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.err.String(), "listening on") {
+		if time.Now().After(deadline) {
+			t.Fatalf("tcpdump did not start: %s", p.err.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// startCapture runs pcapq capture on the client's interface and returns
+// once it answers queries.
+func (n *netpair) startCapture(t *testing.T, db string, args ...string) *proc {
+	t.Helper()
+	p := start(t, pcapqCmd(t, n.cli, append([]string{"capture", "-i", n.cliIf, "-o", db}, args...)...))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var out bytes.Buffer
+		if err := queryLive(context.Background(), db, "SELECT count(*) FROM captures", "csv", "", &out); err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("pcapq capture ended: %v: %s", p.waitErr, p.err.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pcapq capture does not answer queries: %s", p.err.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// queryCSV runs pcapq query as its own process (in namespace ns) and
+// returns the CSV result without its header.
+func queryCSV(t *testing.T, ns, db, sql string) string {
+	t.Helper()
+	cmd := pcapqCmd(t, ns, "query", "-d", db, "-f", "csv", sql)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("pcapq query %q: %v: %s", sql, err, errb.String())
+	}
+	s := strings.TrimSpace(out.String())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return ""
+}
+
+func queryInt(t *testing.T, ns, db, sql string) int64 {
+	t.Helper()
+	s := queryCSV(t, ns, db, sql)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%s: %q", sql, s)
+	}
+	return n
+}
+
+// tsTolerance is how far apart two captures' timestamps of one packet
+// may be: each packet socket reads the clock itself when the kernel has
+// not stamped the packet (measured: a few microseconds apart).
+const tsTolerance = time.Millisecond
+
+// sameTables compares the tables of two databases holding one capture
+// each, row by row (joined on their keys), every column but capture_id and
+// those in skip; timestamps may differ by tsTolerance and the
+// millisecond durations derived from them by as much. It returns the row
+// counts of want.
+func sameTables(t *testing.T, got, want string, skip map[string]bool) map[string]int64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := query.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for alias, f := range map[string]string{"g": got, "w": want} {
+		if err := db.Exec(ctx, fmt.Sprintf("ATTACH '%s' AS %s (READ_ONLY)", strings.ReplaceAll(f, "'", "''"), alias)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := map[string]int64{}
+	for _, tc := range []struct {
+		table *schema.Table
+		keys  []string
+	}{
+		{schema.Packets, []string{"frame"}},
+		{schema.Flows, []string{"flow_id"}},
+		{schema.TCPEvents, []string{"frame", "kind"}},
+		{schema.HTTP, []string{"flow_id", "trans_depth"}},
+		{schema.Warnings, []string{"frame", "kind", "detail"}},
+	} {
+		var on, conds, cols []string
+		for _, k := range tc.keys {
+			on = append(on, fmt.Sprintf("a.%s IS NOT DISTINCT FROM b.%s", k, k))
+		}
+		for _, c := range tc.table.Columns {
+			if c.Name == "capture_id" || skip[c.Name] {
+				continue
+			}
+			cols = append(cols, "a."+c.Name, "b."+c.Name)
+			var cond string
+			switch {
+			case schema.SQLType(c.Type) == "TIMESTAMP_NS":
+				cond = fmt.Sprintf("abs(epoch_ns(a.%s) - epoch_ns(b.%s)) <= %d", c.Name, c.Name, tsTolerance.Nanoseconds())
+			case strings.HasSuffix(c.Name, "_ms"):
+				cond = fmt.Sprintf("abs(a.%s - b.%s) <= %f", c.Name, c.Name, float64(tsTolerance)/1e6)
+			default:
+				conds = append(conds, fmt.Sprintf("a.%s IS NOT DISTINCT FROM b.%s", c.Name, c.Name))
+				continue
+			}
+			conds = append(conds, fmt.Sprintf("coalesce((a.%s IS NULL AND b.%s IS NULL) OR %s, false)", c.Name, c.Name, cond))
+		}
+		from := fmt.Sprintf("g.%s a FULL OUTER JOIN w.%s b ON %s", tc.table.Name, tc.table.Name, strings.Join(on, " AND "))
+		bad := fmt.Sprintf("NOT (%s)", strings.Join(conds, " AND "))
+		n := scalarInt(t, db, fmt.Sprintf("SELECT count(*) FROM w.%s", tc.table.Name))
+		counts[tc.table.Name] = n
+		if g := scalarInt(t, db, fmt.Sprintf("SELECT count(*) FROM g.%s", tc.table.Name)); g != n {
+			t.Errorf("%s: %d rows live, %d from tcpdump's file", tc.table.Name, g, n)
+		}
+		if tc.table == schema.Packets {
+			d := scalarInt(t, db, fmt.Sprintf("SELECT coalesce(max(abs(epoch_ns(a.ts) - epoch_ns(b.ts))), 0) FROM %s", from))
+			t.Logf("packets: largest timestamp difference %v", time.Duration(d))
+		}
+		if nbad := scalarInt(t, db, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", from, bad)); nbad > 0 {
+			t.Errorf("%s: %d of %d rows differ", tc.table.Name, nbad, n)
+			var out bytes.Buffer
+			db.Output(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s LIMIT 3", strings.Join(cols, ", "), from, bad), "jsonl", &out, "")
+			t.Logf("first differences (a: live, b: tcpdump's file):\n%s", out.String())
+		}
+	}
+	return counts
+}
+
+// TestLiveCaptureMatchesTcpdump: pcapq capture and tcpdump on the same
+// interface at once; queried mid-way from other processes (one in the
+// other namespace), the capture shows recent packets, HTTP rows and open
+// flows; stopped with SIGINT, its tables equal those pcapq ingest makes of
+// tcpdump's file, and its pcapng copy holds the same packets.
+func TestLiveCaptureMatchesTcpdump(t *testing.T) {
+	needLive(t)
+	testenv.Tool(t, "capinfos")
+	n := newNetpair(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "live.duckdb")
+	raw := filepath.Join(dir, "raw.pcapng")
+	ref := filepath.Join(dir, "tcpdump.pcap")
+	td := n.startTcpdump(t, ref)
+	cp := n.startCapture(t, db, "-w", raw)
+
+	n.traffic(t, 2)
+	// A connection held open across the query, its request unfinished
+	// until the file release appears: flows_open shows it.
+	release := filepath.Join(dir, "release")
+	hold := start(t, exec.Command("ip", "netns", "exec", n.cli, "taskset", "-c", "0", "python3", "-c", `
+import os, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /index.html HTTP/1.0\r\n")
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+s.sendall(b"\r\n")
+while s.recv(65536):
+    pass
+`, srvAddr, srvPort, release))
+	n.traffic(t, 1)
+	trafficEnd := time.Now()
+	time.Sleep(2 * time.Second)
+	// Mid-way, from another process in the root namespace and one in the
+	// server namespace: packets no older than 2 s, the HTTP rows so far.
+	if got := queryInt(t, "", db, "SELECT count(*) FROM http WHERE status_code IS NOT NULL"); got != 9 {
+		t.Errorf("mid-way: %d HTTP transactions with a response, want the 9 made", got)
+	}
+	newest := queryInt(t, n.srv, db, "SELECT epoch_ns(max(ts)) FROM packets")
+	if lag := trafficEnd.UnixNano() - newest; lag > int64(500*time.Millisecond) {
+		t.Errorf("mid-way, 2 s after the last request the newest packet seen is %v older than its end", time.Duration(lag))
+	}
+	if got := queryInt(t, "", db, "SELECT count(*) FROM flows_open WHERE open AND proto = 'tcp' AND resp_p = 8080"); got != 1 {
+		t.Errorf("mid-way: %d open HTTP connections in flows_open, want the 1 held open", got)
+	}
+	if got := queryInt(t, "", db, "SELECT count(*) FROM captures WHERE NOT complete AND packets = (SELECT count(*) FROM packets)"); got != 1 {
+		t.Errorf("mid-way: captures row does not count the committed packets")
+	}
+	// Writes are refused.
+	cmd := pcapqCmd(t, "", "query", "-d", db, "DELETE FROM packets_data")
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "SELECT") {
+		t.Errorf("a DELETE through the capture: %v %s", err, out)
+	}
+	os.WriteFile(release, nil, 0o644)
+	if code := hold.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("held connection: exit %d: %s", code, hold.err.String())
+	}
+	n.traffic(t, 1)
+	// Quiet before the end, so that both captures have read everything.
+	time.Sleep(time.Second)
+
+	cp.cmd.Process.Signal(os.Interrupt)
+	td.cmd.Process.Signal(os.Interrupt)
+	if code := cp.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("pcapq capture after SIGINT: exit %d: %s", code, cp.err.String())
+	}
+	td.wait(t, 30*time.Second)
+	t.Logf("tcpdump: %s", td.err.String())
+	t.Logf("pcapq: %s", cp.err.String())
+	if os.Getenv("PCAPQ_KEEP") != "" {
+		exec.Command("cp", "-r", dir, os.Getenv("PCAPQ_KEEP")).Run()
+	}
+	if _, err := os.Stat(liveSocket(db)); err == nil {
+		t.Errorf("the query socket %s is left behind", liveSocket(db))
+	}
+
+	want := filepath.Join(dir, "tcpdump.duckdb")
+	if out, err := pcapqCmd(t, "", "ingest", "-q", ref, "-o", want).CombinedOutput(); err != nil {
+		t.Fatalf("ingest of tcpdump's file: %v %s", err, out)
+	}
+	// file_offset: live packets point into raw.pcapng, tcpdump's into its file.
+	counts := sameTables(t, db, want, map[string]bool{"file_offset": true})
+	t.Logf("live capture equals tcpdump's file: %v", counts)
+	if counts["packets"] < 200 || counts["http"] != 13 {
+		t.Errorf("compared %d packets and %d HTTP rows, want a few hundred and the 13 requests made", counts["packets"], counts["http"])
+	}
+	if got := queryInt(t, "", db, "SELECT count(*) FROM flows_open"); got != 0 {
+		t.Errorf("flows_open keeps %d rows after the capture", got)
+	}
+	if got := queryCSV(t, "", db, "SELECT complete, format, path, ps_dropped, packets = ps_received FROM captures"); got != "true,live,live:"+n.cliIf+",0,true" {
+		t.Errorf("captures row: %q", got)
+	}
+	// The pcapng copy: every packet, read by capinfos and tshark, and its
+	// block offsets are the live file_offset values.
+	if out := sh(t, "capinfos", "-c", "-M", raw); !strings.Contains(out, fmt.Sprintf("Number of packets:   %d", counts["packets"])) {
+		t.Errorf("capinfos of the pcapng copy: %s, want %d packets", out, counts["packets"])
+	}
+	tshark := testenv.Tool(t, "tshark")
+	out, err := exec.Command(tshark, "-r", raw, "-T", "fields", "-e", "frame.len").Output()
+	if err != nil {
+		t.Errorf("tshark -r %s: %v", raw, err)
+	} else if got := strings.Count(string(out), "\n"); int64(got) != counts["packets"] {
+		t.Errorf("tshark reads %d packets from the pcapng copy, want %d", got, counts["packets"])
+	}
+	rawDB := filepath.Join(dir, "raw.duckdb")
+	if out, err := pcapqCmd(t, "", "ingest", "-q", raw, "-o", rawDB).CombinedOutput(); err != nil {
+		t.Fatalf("ingest of the pcapng copy: %v %s", err, out)
+	}
+	sameTables(t, db, rawDB, nil)
+}
