@@ -185,4 +185,3 @@ func TestFlushInterval(t *testing.T) {
 		t.Errorf("a run without FlushInterval committed %d times", len(want.commits))
 	}
 }
-
