@@ -276,6 +276,10 @@ func (s *liveSession) finishSegment(sum ingest.Summary) error {
 	// Complete unless the capture ended on an error (the device went away).
 	sk.row.Complete = !(s.src.Stopped() && s.src.Err() != nil)
 	warns := sk.dropWarnings()
+	if err := s.src.Err(); err != nil && s.src.Stopped() {
+		warns = append(warns, query.Warning{Kind: "capture_ended", Detail: err.Error()})
+		sk.extraWarnings++
+	}
 	sk.row.Warnings = sum.Warnings + sk.extraWarnings
 	if err := s.db.CommitLive(context.Background(), sk.row, nil, warns, true); err != nil {
 		return fmt.Errorf("final commit to %s: %w", s.path, err)

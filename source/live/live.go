@@ -232,7 +232,7 @@ func (s *Source) Next(r *ingest.Record) error {
 			}
 			if !errors.Is(err, io.EOF) {
 				s.errMu.Lock()
-				s.err = fmt.Errorf("%w: capture on %s ended: %v", ErrDeviceGone, s.opts.Interface, describeReadError(s.h, err))
+				s.err = fmt.Errorf("capture on %s ended: %v (%w)", s.opts.Interface, describeReadError(s.h, err), ErrDeviceGone)
 				s.errMu.Unlock()
 			}
 			s.stop.Store(true)
