@@ -6,6 +6,13 @@
 // text report (see Escape). New database files use DuckDB's v1.3.0
 // storage format (storageVersion).
 //
+// A live capture (live.go) commits while it runs instead: BeginLive
+// commits its captures row at once, CommitLive replaces the capture's
+// flows_open rows, adds warnings, rewrites the captures row and commits,
+// and NewReader opens further connections to the same database, which see
+// what was committed, for the queries the capturing process answers
+// (CheckReadOnly lets one read-only statement through).
+//
 // On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
 // maps is advised for transparent huge pages (hugepages.go). Every call a
 // DB makes into DuckDB runs on one locked OS thread, so that jemalloc's
