@@ -880,3 +880,72 @@ func TestLiveDrops(t *testing.T) {
 		t.Errorf("the summary line does not give the drops: %s", cp.err.String())
 	}
 }
+
+func TestParseRotate(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  rotation
+		error bool
+	}{
+		{"", rotation{}, false},
+		{"1h", rotation{every: time.Hour}, false},
+		{"90s", rotation{every: 90 * time.Second}, false},
+		{"1GB", rotation{size: 1e9}, false},
+		{"512MiB", rotation{size: 512 << 20}, false},
+		{"500ms", rotation{}, true},
+		{"1000", rotation{}, true}, // 1000 bytes: under 1 MiB
+		{"often", rotation{}, true},
+	} {
+		got, err := parseRotate(tc.in)
+		if got != tc.want || (err != nil) != tc.error {
+			t.Errorf("parseRotate(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+// The query socket sits beside the database, or in the temporary
+// directory when that name would be too long for a unix socket; both
+// sides of a query find the same one.
+func TestLiveSocketPath(t *testing.T) {
+	if got := liveSocket("/data/live.duckdb"); got != "/data/live.duckdb.pcapq.sock" {
+		t.Errorf("socket %q", got)
+	}
+	long := "/data/" + strings.Repeat("x", 120) + "/live.duckdb"
+	got := liveSocket(long)
+	if len(got) >= 100 || filepath.Dir(got) != os.TempDir() || got != liveSocket(long) || got == liveSocket(long+"2") {
+		t.Errorf("socket for a long path: %q", got)
+	}
+	// Relative and absolute names of one file give one socket.
+	wd, _ := os.Getwd()
+	if liveSocket("x.duckdb") != liveSocket(filepath.Join(wd, "x.duckdb")) {
+		t.Error("relative and absolute paths give different sockets")
+	}
+	// A long path works end to end: a pipe ingest answers queries there.
+	dir := filepath.Join(t.TempDir(), strings.Repeat("d", 100))
+	os.MkdirAll(dir, 0o755)
+	db := filepath.Join(dir, "t.duckdb")
+	pr, pw, _ := os.Pipe()
+	defer pr.Close()
+	head, recs := pcapRecords(t, smallPcap)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"ingest", "-q", "-", "-o", db}, pr, &bytes.Buffer{}, &bytes.Buffer{}) }()
+	pw.Write(head)
+	pw.Write(recs[0])
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var out bytes.Buffer
+		if err := queryLive(ctx, db, "SELECT count(*) FROM packets", "csv", "", &out); err == nil && strings.Contains(out.String(), "\n1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no answer on the socket of a long database path")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pw.Close()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
