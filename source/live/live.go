@@ -31,6 +31,9 @@ const (
 	// housekeeping is how often the statistics are polled and the pcapng
 	// file flushed while packets arrive.
 	housekeeping = time.Second
+	// drainMax bounds how long Next goes on reading what the kernel
+	// holds after Stop, under a load that does not pause.
+	drainMax = 500 * time.Millisecond
 )
 
 // Options configure a live capture.
@@ -80,7 +83,9 @@ type Source struct {
 	nano     bool
 	pw       *pcapngWriter
 
-	stop     atomic.Bool
+	stop     atomic.Bool // Stop was called: read what the kernel holds, then end
+	ended    atomic.Bool // the capture has ended: Next returns io.EOF
+	drainEnd time.Time   // when Stop's draining gives up
 	cut      atomic.Bool
 	captured atomic.Int64
 	err      error // set by Next when the interface went away
@@ -91,6 +96,7 @@ type Source struct {
 	dirty     bool // packets written to pcapng since the last flush
 	firstTs   int64
 	lastTs    int64
+	closed    bool
 }
 
 // Open starts capturing on opts.Interface. Errors say what to do: a
@@ -213,21 +219,39 @@ func activateError(iface string, err error) error {
 // one; every pollInterval it looks whether the capture should end.
 func (s *Source) Next(r *ingest.Record) error {
 	for {
-		if s.stop.Load() {
+		if s.ended.Load() {
 			return io.EOF
+		}
+		if s.stop.Load() {
+			// Stopped: the packets already in the kernel's buffer are
+			// read too (as long as they keep coming, for at most
+			// drainMax), so that what was captured before the stop is
+			// in the tables.
+			now := time.Now()
+			if s.drainEnd.IsZero() {
+				s.drainEnd = now.Add(drainMax)
+			}
+			if now.After(s.drainEnd) {
+				s.ended.Store(true)
+				return io.EOF
+			}
 		}
 		if s.cut.Swap(false) {
 			s.housekeep(time.Now(), true)
 			return io.EOF
 		}
 		if s.opts.Count > 0 && s.captured.Load() >= s.opts.Count {
-			s.stop.Store(true)
+			s.ended.Store(true)
 			return io.EOF
 		}
 		data, ci, err := s.h.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, pcap.NextErrorTimeoutExpired) {
 				s.housekeep(time.Now(), true)
+				if s.stop.Load() {
+					s.ended.Store(true) // drained
+					return io.EOF
+				}
 				continue
 			}
 			if !errors.Is(err, io.EOF) {
@@ -235,7 +259,7 @@ func (s *Source) Next(r *ingest.Record) error {
 				s.err = fmt.Errorf("capture on %s ended: %v (%w)", s.opts.Interface, describeReadError(s.h, err), ErrDeviceGone)
 				s.errMu.Unlock()
 			}
-			s.stop.Store(true)
+			s.ended.Store(true)
 			return io.EOF
 		}
 		ts := ci.Timestamp.UnixNano()
@@ -252,7 +276,7 @@ func (s *Source) Next(r *ingest.Record) error {
 				s.errMu.Lock()
 				s.err = fmt.Errorf("writing pcapng: %w", err)
 				s.errMu.Unlock()
-				s.stop.Store(true)
+				s.ended.Store(true)
 				return io.EOF
 			}
 			r.Offset = off
@@ -317,12 +341,14 @@ func (s *Source) Interface() string { return s.opts.Interface }
 // Filter is the BPF expression applied ("" for none).
 func (s *Source) Filter() string { return s.opts.Filter }
 
-// Stop ends the capture: Next returns io.EOF from now on (within
-// pollInterval when it is waiting).
+// Stop ends the capture: Next returns the packets the kernel already
+// holds (while they come without a pause of pollInterval, for at most
+// drainMax), then io.EOF.
 func (s *Source) Stop() { s.stop.Store(true) }
 
-// Stopped reports whether the capture has ended (Stop, Count or an error).
-func (s *Source) Stopped() bool { return s.stop.Load() }
+// Stopped reports whether the capture is ending or has ended (Stop, Count
+// or an error): the next io.EOF from Next is the last.
+func (s *Source) Stopped() bool { return s.stop.Load() || s.ended.Load() }
 
 // Cut makes Next return io.EOF once, at the next packet boundary, without
 // ending the capture: the next call to Next goes on capturing. Rotation
@@ -347,8 +373,12 @@ func (s *Source) Stats() Stats {
 
 // Close polls the statistics a last time, ends the pcapng stream with an
 // Interface Statistics Block, flushes it and closes the capture. Call it
-// once Next is no longer running.
+// once Next is no longer running; later calls do nothing.
 func (s *Source) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	s.housekeep(time.Now(), true)
 	var err error
 	if s.pw != nil {
