@@ -930,7 +930,9 @@ func TestLiveSocketPath(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"ingest", "-q", "-", "-o", db}, pr, &bytes.Buffer{}, &bytes.Buffer{}) }()
+	go func() {
+		done <- run(ctx, []string{"ingest", "-q", "-", "-o", db}, pr, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
 	pw.Write(head)
 	pw.Write(recs[0])
 	deadline := time.Now().Add(5 * time.Second)
