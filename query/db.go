@@ -41,6 +41,9 @@ type DB struct {
 	calls  chan func() // run on the DuckDB thread, see do
 	closed bool
 	reader bool // a connection of another DB's database (NewReader): Close leaves the database open
+	// schemas are the tables' Arrow schemas exported for inserts (see
+	// registerArrow).
+	schemas scanSchemas
 }
 
 // Open opens (creating if needed) the database at path; "" is in memory.
@@ -159,6 +162,7 @@ func (db *DB) Close() error {
 		if db.sql != nil && !db.reader {
 			errs = append(errs, db.sql.Close())
 		}
+		db.schemas.free()
 		return nil
 	})
 	close(db.calls)
@@ -302,7 +306,7 @@ func (db *DB) write(t *schema.Table, recs []arrow.RecordBatch) error {
 		return err
 	}
 	defer rdr.Release()
-	release, err := db.arrow.RegisterView(rdr, arrowView)
+	release, err := db.registerArrow(rdr, t.Name)
 	if err != nil {
 		return err
 	}

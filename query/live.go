@@ -204,3 +204,23 @@ func (db *DB) CheckReadOnly(ctx context.Context, q string) error {
 		})
 	})
 }
+
+// CheckpointLive writes a live capture's committed rows into the
+// database file (DuckDB's CHECKPOINT) between two of its transactions.
+func (db *DB) CheckpointLive(ctx context.Context) error {
+	return db.do(func() error {
+		if !db.inTx {
+			return errors.New("pcapq database " + db.Path() + ": no live capture in progress")
+		}
+		if err := db.exec(ctx, "COMMIT"); err != nil {
+			db.rollback()
+			return err
+		}
+		err := db.exec(ctx, "CHECKPOINT")
+		if e := db.exec(ctx, "BEGIN TRANSACTION"); e != nil {
+			db.inTx = false
+			return e
+		}
+		return err
+	})
+}
