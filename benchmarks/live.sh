@@ -22,7 +22,8 @@
 #          while ping sends 100 packets/s; median, p99 and max.
 # Env: PCAPQ (binary, default bin/pcapq), OUT (directory for the files,
 #      default a temporary one), TCPDUMP_OPTS (extra tcpdump options, e.g.
-#      -B 32768 for pcapq's buffer size), TOOLS (default "pcapq tcpdump").
+#      -B 32768 for pcapq's buffer size), TOOLS (default "pcapq tcpdump"),
+#      CAPTURE_ARGS (extra pcapq capture options).
 set -euo pipefail
 
 mode=${1:?usage: live.sh rate PAYLOAD [SECONDS] | rss SECONDS | fresh SECONDS}
@@ -60,7 +61,7 @@ start_capture() {
   case $1 in
   pcapq)
     rm -f "$2" "$2.wal"
-    ip netns exec "$cli" "$pcapq" capture -q -i "$cif" -o "$2" 2>"$2.err" &
+    ip netns exec "$cli" "$pcapq" capture -q -i "$cif" -o "$2" ${CAPTURE_ARGS:-} 2>"$2.err" &
     cap_pid=$!
     until [ -S "$2.pcapq.sock" ]; do sleep 0.05; done
     until "$pcapq" query -d "$2" "SELECT 1" >/dev/null 2>&1; do sleep 0.05; done ;;
@@ -180,11 +181,11 @@ PY
   pids+=($!)
   ip netns exec "$cli" iperf3 -c $s4 -b "${BULK:-50M}" -t "$secs" >"$out/iperf3.txt" 2>&1 &
   pids+=($!)
-  echo "seconds rss_mb cpu_s packets flows http db_mb"
+  echo "seconds rss_mb cpu_s packets flows http duckdb_mb db_mb"
   start=$SECONDS
   while [ $((SECONDS - start)) -le "$secs" ]; do
     rss=$(awk '/VmRSS/ {print int($2/1024)}' /proc/$cap_pid/status)
-    row=$("$pcapq" query -d "$db" -f csv "SELECT (SELECT packets FROM captures), (SELECT count(*) FROM flows) + (SELECT count(*) FROM flows_open), (SELECT count(*) FROM http)" | tail -1 | tr , ' ')
+    row=$("$pcapq" query -d "$db" -f csv "SELECT (SELECT packets FROM captures), (SELECT count(*) FROM flows) + (SELECT count(*) FROM flows_open), (SELECT count(*) FROM http), (SELECT sum(memory_usage_bytes) // 1000000 FROM duckdb_memory())" | tail -1 | tr , ' ')
     size=$(( ($(stat -c %s "$db") + $(stat -c %s "$db.wal" 2>/dev/null || echo 0)) / 1000000 ))
     echo "$((SECONDS - start)) $rss $(( $(cpu_ms) / 1000 )) $row $size"
     sleep 10

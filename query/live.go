@@ -141,12 +141,6 @@ func (db *DB) CommitLive(ctx context.Context, c CaptureRow, open []arrow.RecordB
 	})
 }
 
-// Checkpoint writes the WAL into the database file (DuckDB's CHECKPOINT),
-// outside a transaction.
-func (db *DB) Checkpoint(ctx context.Context) error {
-	return db.Exec(ctx, "CHECKPOINT")
-}
-
 // NewReader opens another connection to db's database, for reading while
 // db writes (a live capture answering queries): it sees what db has
 // committed. It has its own DuckDB thread; Close closes the connection
@@ -202,25 +196,5 @@ func (db *DB) CheckReadOnly(ctx context.Context, q string) error {
 			}
 			return nil
 		})
-	})
-}
-
-// CheckpointLive writes a live capture's committed rows into the
-// database file (DuckDB's CHECKPOINT) between two of its transactions.
-func (db *DB) CheckpointLive(ctx context.Context) error {
-	return db.do(func() error {
-		if !db.inTx {
-			return errors.New("pcapq database " + db.Path() + ": no live capture in progress")
-		}
-		if err := db.exec(ctx, "COMMIT"); err != nil {
-			db.rollback()
-			return err
-		}
-		err := db.exec(ctx, "CHECKPOINT")
-		if e := db.exec(ctx, "BEGIN TRANSACTION"); e != nil {
-			db.inTx = false
-			return e
-		}
-		return err
 	})
 }
