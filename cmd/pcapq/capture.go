@@ -26,8 +26,8 @@ type CaptureCmd struct {
 	Snaplen    int           `short:"s" help:"Bytes kept of each packet." default:"262144"`
 	Promisc    bool          `help:"Put the interface in promiscuous mode."`
 	BufferSize string        `name:"buffer-size" short:"B" help:"Kernel capture buffer (libpcap's default of 2 MB drops under load)." default:"32MiB"`
-	WritePcap  string        `name:"write-pcap" short:"w" type:"rawpath" help:"Also write every captured packet to this pcapng file."`
-	Rotate     string        `help:"Start a new database file after this long (1h) or this size (1GB): the current file is renamed with the time of its first packet and a new one started under the same name."`
+	WritePcap  string        `name:"write-pcap" short:"w" type:"rawpath" help:"Also write every captured packet to this pcapng file (one file for the whole capture, across --rotate; file_offset points into it)."`
+	Rotate     string        `help:"Start a new database file after this long (1h) or when the file and its WAL reach this size (1GB): the current file is renamed with the time of its first packet (UTC) and a new one started under the same name."`
 
 	NoFlows        bool          `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP         bool          `name:"no-http" help:"Skip HTTP extraction."`
