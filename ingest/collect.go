@@ -65,6 +65,8 @@ type collector struct {
 	flushAt int // packet rows that make the next write
 
 	flows, events, http, bodies, warns *tableBuilder
+	open                               *tableBuilder // flows_open rows of the last tick
+	linkTypes                          []uint32      // distinct link types so far, for Commit's summary
 	flowCol                            *array.Int64Builder
 	dirCol                             *array.BooleanBuilder
 	packetsSchema                      *arrow.Schema
@@ -87,6 +89,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		http:    newTableBuilder(mem, schema.HTTPData, 1<<12),
 		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
 		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
+		open:    newTableBuilder(mem, schema.FlowsOpen, 0),
 		flowCol: array.NewInt64Builder(mem),
 		dirCol:  array.NewBooleanBuilder(mem),
 
@@ -118,7 +121,32 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		if p.opts.Progress != nil {
 			p.opts.Progress(Progress{Packets: p.sum.Packets, BytesRead: b.bytesRead})
 		}
+		tick := b.tick
 		p.free <- b
+		if tick {
+			// Everything so far goes to the sink, then the commit.
+			if err := c.flush(send, true); err != nil {
+				return err
+			}
+			if p.committer != nil {
+				// Only the counts the collector keeps: other fields of
+				// p.sum are written by other stages.
+				s := &p.sum
+				sum := Summary{
+					LinkTypes: append([]uint32(nil), c.linkTypes...),
+					Packets:   s.Packets, Bytes: s.Bytes, FirstTs: s.FirstTs, LastTs: s.LastTs,
+					Warnings: s.Warnings, Flows: s.Flows, Events: s.Events, HTTP: s.HTTP,
+				}
+				w := write{commit: &sum}
+				if c.open.rows > 0 {
+					w.recs = []arrow.RecordBatch{c.open.take()}
+				}
+				if err := send(w); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if c.pktRows >= c.flushAt {
 			if err := c.flush(send, false); err != nil {
 				return err
@@ -158,7 +186,7 @@ func (c *collector) release() {
 	for _, r := range c.packets {
 		r.Release()
 	}
-	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
+	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns, c.open} {
 		tb.rb.Release()
 	}
 	c.flowCol.Release()
@@ -203,6 +231,9 @@ func (c *collector) addBatch(b *batch) {
 				c.dirCol.UnsafeAppendBoolToBitmap(false)
 			}
 			m := &b.meta[i]
+			if len(c.linkTypes) == 0 || m.linkType != c.linkTypes[len(c.linkTypes)-1] {
+				c.seeLinkType(m.linkType)
+			}
 			if !m.noTs {
 				if s.Timed == 0 || m.ts < s.FirstTs {
 					s.FirstTs = m.ts
@@ -270,6 +301,26 @@ func (c *collector) addBatch(b *batch) {
 	for _, w := range out.warns {
 		c.addWarning(w)
 	}
+	if b.tick {
+		var open []*tcpsession.Flow
+		for i := range b.shardOut {
+			open = append(open, b.shardOut[i].open...)
+		}
+		sort.Slice(open, func(i, j int) bool { return open[i].FlowID < open[j].FlowID })
+		for _, f := range open {
+			c.addFlowTo(c.open, f)
+		}
+	}
+}
+
+// seeLinkType adds lt to the link types seen, in order of first appearance.
+func (c *collector) seeLinkType(lt uint32) {
+	for _, x := range c.linkTypes {
+		if x == lt {
+			return
+		}
+	}
+	c.linkTypes = append(c.linkTypes, lt)
 }
 
 // kindFlowTablePressure is tcpsession's warning, at the end of a capture,
@@ -371,7 +422,12 @@ func appendOptMs(b array.Builder, ns int64, ok bool) {
 }
 
 func (c *collector) addFlow(f *tcpsession.Flow) {
-	tb := c.flows
+	c.addFlowTo(c.flows, f)
+	c.p.sum.Flows++
+}
+
+// addFlowTo appends f to flows or flows_open, which have the same columns.
+func (c *collector) addFlowTo(tb *tableBuilder, f *tcpsession.Flow) {
 	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
 	tb.col("flow_id").(*array.Int64Builder).Append(f.FlowID)
 	appendOptStr(tb.col("community_id"), f.CommunityID)
@@ -405,8 +461,8 @@ func (c *collector) addFlow(f *tcpsession.Flow) {
 	appendOptStr(tb.col("service"), f.Service)
 	tb.col("evicted").(*array.BooleanBuilder).Append(f.Evicted)
 	tb.col("capped").(*array.BooleanBuilder).Append(f.Capped)
+	tb.col("open").(*array.BooleanBuilder).Append(f.Open)
 	tb.endRow()
-	c.p.sum.Flows++
 }
 
 func (c *collector) addEvent(e *tcpsession.Event) {

@@ -27,6 +27,15 @@
 // FlushRows, so DuckDB starts early. Text from traffic is stored as
 // schema.ValidText makes it (bytes outside UTF-8 as \xNN).
 //
+// Live sources (a capture, a pipe) set Options.FlushInterval: every
+// interval a ticker sends the batch being filled (an empty one when no
+// packet came) marked as a tick; the shards add a Snapshot of their flows
+// not ended yet, the collector flushes every table and, when the sink is a
+// Committer, hands it the open flows and the counts so far to commit. A
+// packet is then visible at most about one interval after it was read.
+// A Reader with a Stop method (a live capture waiting for packets) is
+// stopped when the run fails.
+//
 // Readers: Open and NewReader find gzip or zstd compression by its magic
 // number, not the file name, then pcap or pcapng by the magic inside. Both
 // formats are read by this package's own parsers, which give each record its

@@ -138,7 +138,11 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 		b.linkType.UnsafeAppend(int32(m.linkType))
 		b.capLen.UnsafeAppend(m.capLen)
 		b.origLn.UnsafeAppend(m.origLen)
-		b.offset.UnsafeAppend(m.offset)
+		if m.offset >= 0 {
+			b.offset.UnsafeAppend(m.offset)
+		} else { // a live capture without a pcapng copy
+			b.offset.UnsafeAppendBoolToBitmap(false)
+		}
 		if p.HasEth {
 			b.ethSrc.UnsafeAppend(macInt(&p.EthSrc))
 			b.ethDst.UnsafeAppend(macInt(&p.EthDst))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -74,6 +75,24 @@ type Options struct {
 	MaxRatio int
 
 	batchBuf int // bytes of each batch's buffer (default batchBufSize); small in fuzz tests
+
+	// FlushInterval, when set, makes rows visible while the run goes on
+	// (a live capture, a pipe): every interval the packets read so far go
+	// down the pipeline however few, every table is flushed to the sink,
+	// and a sink that is a Committer gets Commit with the flows not ended
+	// yet. 0 (files) flushes by size only.
+	FlushInterval time.Duration
+}
+
+// Committer is a Sink that makes what it was given visible (commits)
+// when the pipeline asks, every Options.FlushInterval. open holds the
+// flows_open rows: the flows tracked but not ended, as they stand now
+// (nil without flow tracking); they replace the ones of the last Commit.
+// sum counts what was handed to the sink so far; its Format, Complete
+// and ReadErr are not set until the run ends. Commit must not keep open.
+type Committer interface {
+	Sink
+	Commit(sum Summary, open []arrow.RecordBatch) error
 }
 
 // DefaultOptions has flows and HTTP on.
@@ -138,6 +157,7 @@ type batch struct {
 	seq        int64
 	firstFrame int64
 	final      bool // no packets: tells the shards to close their trackers
+	tick       bool // FlushInterval passed: flush every table, snapshot the open flows, commit
 	meta       []recMeta
 	buf        []byte
 	home       []byte // buf as allocated: a record larger than it grows buf, reset goes back
@@ -162,6 +182,7 @@ func (b *batch) reset() {
 	b.buf = b.home[:0]
 	b.warns = b.warns[:0]
 	b.final = false
+	b.tick = false
 	for i := range b.shardOut {
 		b.shardOut[i] = shardRows{}
 	}
@@ -226,12 +247,22 @@ type pipeline struct {
 	captureID int32
 	sink      Sink
 	opts      Options
+	// committer is sink as a Committer when it is one and FlushInterval
+	// is set: tick batches then carry open-flow snapshots and commits.
+	committer Committer
 
 	free chan *batch
 	sum  Summary
+	// lastTs is the time of the last record with a time: a record
+	// without one is tracked at it, so flows and timeouts go on in
+	// capture order.
+	lastTs int64
 }
 
 func (p *pipeline) run(ctx context.Context) (Summary, error) {
+	if c, ok := p.sink.(Committer); ok && p.opts.FlushInterval > 0 {
+		p.committer = c
+	}
 	w := p.opts.Workers
 	g, ctx := errgroup.WithContext(ctx)
 	if ir, ok := p.r.(interrupter); ok {
@@ -275,6 +306,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 			in := make(chan *batch, nbatch)
 			shardIn = append(shardIn, in)
 			s := newShard(i, w, p.opts)
+			s.snapshot = p.committer != nil
 			g.Go(func() error { return s.run(ctx, in) })
 		}
 	}
@@ -326,11 +358,20 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 }
 
 // read fills batches from the reader, copying record data into the batch.
+// With FlushInterval set, a ticker sends the batch being filled (an empty
+// one when no packet came) every interval, marked tick; mu then guards the
+// batch, which the ticker and the reading loop share.
 func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 	var rec Record
-	var seq, lastTs int64
+	var seq int64
 	frame := int64(1)
 	var b *batch
+	var mu sync.Mutex
+	// A reader that can be stopped (a live capture waits for packets) is
+	// stopped when the run fails, or the run would wait for its next packet.
+	if s, ok := p.r.(interface{ Stop() }); ok {
+		defer context.AfterFunc(ctx, s.Stop)()
+	}
 	get := func() error {
 		select {
 		case b = <-p.free:
@@ -355,40 +396,45 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 			return ctx.Err()
 		}
 	}
+	ticking := p.opts.FlushInterval > 0
+	var stopTicker func() error
+	if ticking {
+		stopTicker = p.ticker(ctx, &mu, &b, get, send)
+	}
 	for {
 		err := p.r.Next(&rec)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				var fe *FormatError
 				if !errors.As(err, &fe) {
+					if ticking {
+						stopTicker()
+					}
 					return err // I/O error: the run fails
 				}
 				p.sum.ReadErr = err
 			}
 			break
 		}
-		if b != nil && (len(b.meta) == p.opts.BatchPackets || len(b.buf)+len(rec.Data) > cap(b.buf) && len(b.meta) > 0) {
-			if err := send(); err != nil {
-				return err
+		if ticking {
+			mu.Lock()
+		}
+		if err := p.add(&rec, &b, get, send); err != nil {
+			if ticking {
+				mu.Unlock()
+				stopTicker()
 			}
+			return err
 		}
-		if b == nil {
-			if err := get(); err != nil {
-				return err
-			}
-		}
-		start := len(b.buf)
-		b.buf = append(b.buf, rec.Data...)
-		// A record without a time is tracked at the time of the last one
-		// with a time: flows and timeouts go on in capture order.
-		if !rec.NoTs {
-			lastTs = rec.Ts
-		}
-		b.meta = append(b.meta, recMeta{
-			ts: lastTs, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
-			iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start), noTs: rec.NoTs,
-		})
 		frame++
+		if ticking {
+			mu.Unlock()
+		}
+	}
+	if ticking {
+		if err := stopTicker(); err != nil {
+			return err
+		}
 	}
 	if b != nil {
 		if err := send(); err != nil {
@@ -401,6 +447,72 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 	}
 	b.final = true
 	return send()
+}
+
+// add copies rec into the batch *b, sending the batch first when rec does
+// not fit and getting a new one when there is none.
+func (p *pipeline) add(rec *Record, b **batch, get, send func() error) error {
+	if *b != nil && (len((*b).meta) == p.opts.BatchPackets || len((*b).buf)+len(rec.Data) > cap((*b).buf) && len((*b).meta) > 0) {
+		if err := send(); err != nil {
+			return err
+		}
+	}
+	if *b == nil {
+		if err := get(); err != nil {
+			return err
+		}
+	}
+	bt := *b
+	start := len(bt.buf)
+	bt.buf = append(bt.buf, rec.Data...)
+	if !rec.NoTs {
+		p.lastTs = rec.Ts
+	}
+	bt.meta = append(bt.meta, recMeta{
+		ts: p.lastTs, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
+		iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start), noTs: rec.NoTs,
+	})
+	return nil
+}
+
+// ticker sends the batch being filled every FlushInterval, marked tick,
+// until the returned stop is called; stop returns the ticker's error.
+func (p *pipeline) ticker(ctx context.Context, mu *sync.Mutex, b **batch, get, send func() error) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(p.opts.FlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				done <- nil
+				return
+			case <-ctx.Done():
+				done <- ctx.Err()
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			err := error(nil)
+			if *b == nil {
+				err = get()
+			}
+			if err == nil {
+				(*b).tick = true
+				err = send()
+			}
+			mu.Unlock()
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(quit)
+		return <-done
+	}
 }
 
 // decode decodes every packet of a batch and builds its Arrow columns.
@@ -418,7 +530,7 @@ func (p *pipeline) decode(ctx context.Context, in <-chan *batch, out chan<- *bat
 				b.warns = append(b.warns, warnRow{frame: b.firstFrame + int64(i), offset: m.offset + int64(pk.WarnOffset), kind: pk.Warn})
 			}
 		}
-		if !b.final {
+		if len(b.meta) > 0 {
 			b.cols = pb.build(b)
 		}
 		select {
@@ -508,6 +620,8 @@ func reassemble(b *batch, d *tcpsession.Defragmenter) {
 type write struct {
 	table *schema.Table
 	recs  []arrow.RecordBatch
+	// commit, when set, makes this a Commit: recs are the open flows.
+	commit *Summary
 }
 
 func (w write) release() {
@@ -522,6 +636,14 @@ func (p *pipeline) write(ctx context.Context, in <-chan write) error {
 		if err := ctx.Err(); err != nil {
 			w.release()
 			return err
+		}
+		if w.commit != nil {
+			err := p.committer.Commit(*w.commit, w.recs)
+			w.release()
+			if err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+			continue
 		}
 		err := p.sink.Write(w.table, w.recs)
 		w.release()

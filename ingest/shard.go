@@ -27,6 +27,7 @@ type shardRows struct {
 	// endedEarly, in the final batch, is the tracker's count of flows
 	// ended before their close delay because its MaxFlows was reached.
 	endedEarly int64
+	open       []*tcpsession.Flow // snapshot of the flows not ended, on a tick batch
 }
 
 // shard owns the flows whose hash falls in its slot: a Tracker with its own
@@ -36,6 +37,8 @@ type shard struct {
 	tracker *tcpsession.Tracker
 	out     shardRows
 	lastTs  int64
+	// snapshot: on a tick batch, hand over the flows not ended yet.
+	snapshot bool
 }
 
 func newShard(id, n int, opts Options) *shard {
@@ -97,6 +100,9 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 				} else {
 					b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
 				}
+			}
+			if b.tick && s.snapshot {
+				s.tracker.Snapshot(func(f *tcpsession.Flow) { s.out.open = append(s.out.open, f) })
 			}
 			b.shardOut[s.id] = s.out
 			s.out = shardRows{}

@@ -26,5 +26,12 @@
 // OS thread, so that jemalloc's per-thread caches of freed memory do not
 // multiply (see DB).
 //
+// A live capture (live.go) commits while it runs instead: BeginLive
+// commits its captures row at once, CommitLive replaces the capture's
+// flows_open rows, adds warnings, rewrites the captures row and commits,
+// and NewReader opens further connections to the same database, which see
+// what was committed, for the queries the capturing process answers
+// (CheckReadOnly lets one read-only statement through).
+//
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query

@@ -458,10 +458,35 @@ func (t *Tracker) Close(ts int64) {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
 	for _, c := range cs {
+		c.row.Open = c.class != classClosing
 		t.finish(c, c.lastTs, false)
 	}
 	if n := t.stats.EndedEarly; n > 0 {
 		t.warn(0, "flow_table_pressure", strconv.FormatInt(n, 10)+
 			" closed connections or unanswered attempts were ended before the 5 s close delay because MaxFlows live flows were reached; a packet of one of them arriving later starts a new flow")
+	}
+}
+
+// Snapshot calls emit with the row every tracked flow would have if it
+// ended now, in flow id order, without ending any: a live capture shows
+// the flows not yet ended this way. Open is true except for connections
+// already closed by FINs or a reset and waiting out the close delay. Nothing is delivered or
+// changed: buffered out-of-order data stays buffered, and the counts are
+// those of the packets so far.
+func (t *Tracker) Snapshot(emit func(*Flow)) {
+	cs := make([]*conn, 0, len(t.flows))
+	for _, c := range t.flows {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
+	for _, c := range cs {
+		f := new(Flow)
+		*f = c.row
+		if c.stream != nil {
+			f.Service = c.stream.Service()
+		}
+		c.fillRow(f)
+		f.Open = c.class != classClosing
+		emit(f)
 	}
 }

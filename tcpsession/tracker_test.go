@@ -426,3 +426,76 @@ func TestLastFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAtCloseAndSnapshot: a connection that is still established when
+// the capture ends is written Open; one closed by FINs (waiting out the
+// close delay) and one evicted are not. Snapshot shows the tracked flows
+// as they stand without ending them, and the rows Close writes later agree.
+func TestOpenAtCloseAndSnapshot(t *testing.T) {
+	sink := &recSink{}
+	opts := DefaultOptions()
+	opts.UDPIdleTimeout = 1e9
+	tr := NewTracker(opts, sink)
+	ts, frame := int64(1e18), int64(0)
+	feed := func(p *decode.Packet) {
+		ts += 1e6
+		frame++
+		tr.Process(frame, ts, p)
+	}
+	// Connection 1 (port 40000): handshake and a request, left open.
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fS, 100, 0, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40000, fS|fA, 500, 101, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fA, 101, 501, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fPA, 101, 501, "GET / HTTP/1.1\r\n\r\n"))
+	// Connection 2 (port 40001): opened and closed with FINs.
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fS, 100, 0, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40001, fS|fA, 500, 101, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fA, 101, 501, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fF|fA, 101, 501, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40001, fF|fA, 501, 102, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fA, 102, 502, ""))
+
+	var snap []*Flow
+	tr.Snapshot(func(f *Flow) { snap = append(snap, f) })
+	if len(snap) != 2 || len(sink.flows) != 0 {
+		t.Fatalf("snapshot has %d flows (want 2), %d flows ended (want 0)", len(snap), len(sink.flows))
+	}
+	if s := snap[0]; !s.Open || s.OrigP != 40000 || s.OrigPkts != 3 || s.RespPkts != 1 || s.OrigBytes != 18 || s.ConnState != "S1" {
+		t.Errorf("open connection in snapshot = %+v", s)
+	}
+	if s := snap[1]; s.Open || s.OrigP != 40001 || s.ConnState != "SF" {
+		t.Errorf("closed connection in snapshot = %+v", s)
+	}
+	// A snapshot changes nothing: more packets, then the end.
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40000, fPA, 501, 119, "HTTP/1.1 200 OK\r\n\r\n"))
+	tr.Close(ts)
+	if len(sink.flows) != 2 {
+		t.Fatalf("flows at close = %d", len(sink.flows))
+	}
+	byPort := map[uint16]*Flow{}
+	for _, f := range sink.flows {
+		byPort[f.OrigP] = f
+	}
+	if f := byPort[40000]; !f.Open || f.RespPkts != 2 || f.RespBytes != 19 || f.Evicted {
+		t.Errorf("connection open at the end = %+v", f)
+	}
+	if f := byPort[40001]; f.Open {
+		t.Errorf("connection closed by FINs marked open: %+v", f)
+	}
+	// An evicted flow is not open.
+	sink2 := &recSink{}
+	tr2 := NewTracker(opts, sink2)
+	u := pkt("10.0.0.1", "10.0.0.2", 5000, 53, 0, 0, 0, "")
+	u.IPProto, u.HasTCP = 17, false
+	tr2.Process(1, 1e18, u)
+	tr2.Process(2, 1e18+5e9, pkt("10.0.0.1", "10.0.0.2", 40000, 80, fS, 100, 0, ""))
+	tr2.Close(1e18 + 5e9)
+	for _, f := range sink2.flows {
+		if f.Proto == "udp" && (f.Open || !f.Evicted) {
+			t.Errorf("idle-evicted UDP flow: open=%v evicted=%v", f.Open, f.Evicted)
+		}
+	}
+	if len(sink2.flows) != 2 {
+		t.Errorf("flows = %d, want 2", len(sink2.flows))
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source/live"
 )
 
 // IngestCmd reads captures into a database.
@@ -26,6 +27,7 @@ type IngestCmd struct {
 	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
+	Filter   string   `short:"f" help:"Keep only the packets that match this BPF filter (tcpdump syntax, compiled by libpcap for each link type); they are numbered from 1."`
 	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
 	MaxRatio int `name:"max-ratio" help:"Largest decompression ratio of a .gz/.zst capture (bytes out per compressed byte, past its first MiB); past it reading stops as at damage, keeping the packets before. Raise it for a genuine capture that compresses better." default:"1000"`
@@ -47,6 +49,11 @@ func (c *IngestCmd) Validate() error {
 	}
 	if _, err := parseSize(c.MaxBuffered); err != nil && c.MaxBuffered != "" {
 		return fmt.Errorf("--max-buffered: %w", err)
+	}
+	if c.Filter != "" {
+		if err := live.CheckFilter(c.Filter); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -95,7 +102,14 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 	var failed []error
 	for _, name := range c.Captures {
 		in := string(name)
-		if err := ingestOne(g, db, in, c.options(g)); err != nil {
+		var err error
+		if in == "-" && stdinIsPipe(g) {
+			// A pipe is live: rows are committed as they arrive.
+			err = c.ingestPipe(g, db)
+		} else {
+			err = ingestFiltered(g, db, in, c.options(g), c.Filter)
+		}
+		if err != nil {
 			if g.ctx.Err() != nil {
 				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", query.Escape(in), db.Path(), g.ctx.Err())
 			}
@@ -175,6 +189,12 @@ func ingestThreads(g *Globals) int {
 
 // ingestOne reads one capture into db in one transaction.
 func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
+	return ingestFiltered(g, db, in, opts, "")
+}
+
+// ingestFiltered is ingestOne keeping only the packets that match the BPF
+// expression filter ("" keeps all).
+func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, filter string) error {
 	var (
 		r      ingest.Reader
 		closer io.Closer
@@ -198,6 +218,11 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	}
 	if closer != nil {
 		defer closer.Close()
+	}
+	if filter != "" {
+		if r, err = live.Filter(r, filter); err != nil {
+			return err
+		}
 	}
 	id, err := db.BeginCapture(g.ctx, path)
 	if err != nil {
@@ -225,7 +250,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	err = db.FinishCapture(g.ctx, query.CaptureRow{
 		ID: id, Path: path, FileSize: size, Format: sum.Format, LinkTypes: names,
 		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs,
-		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete,
+		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete, Filter: filter,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w (rolled back: nothing of this capture was kept, earlier captures are intact)", in, err)

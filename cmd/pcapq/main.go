@@ -53,6 +53,8 @@ type CLI struct {
 	Globals
 
 	Ingest  IngestCmd  `cmd:"" help:"Read captures into a DuckDB database."`
+	Capture CaptureCmd `cmd:"" help:"Capture from a network interface into a DuckDB database, queryable while it runs."`
+	Devices DevicesCmd `cmd:"" help:"List the interfaces pcapq can capture on."`
 	Query   QueryCmd   `cmd:"" help:"Run SQL over a database, or over captures read into memory."`
 	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
 	Diff    DiffCmd    `cmd:"" help:"Compare two captures for CI: endpoints, hosts, latency, TCP health; exit 1 when a rule is broken."`

@@ -21,9 +21,10 @@ import (
 
 // TestMain lets tests run this test binary as pcapq itself, a real
 // process (signals, exit statuses, a closed standard output): with
-// PCAPQ_AS_MAIN=1 in its environment it runs main on its arguments.
+// PCAPQ_AS_MAIN=1 (or PCAPQ_TEST_MAIN=1, as the live tests set it, inside
+// a network namespace) in its environment it runs main on its arguments.
 func TestMain(m *testing.M) {
-	if os.Getenv("PCAPQ_AS_MAIN") == "1" {
+	if os.Getenv("PCAPQ_AS_MAIN") == "1" || os.Getenv("PCAPQ_TEST_MAIN") == "1" {
 		os.Args = append([]string{"pcapq"}, os.Args[1:]...)
 		main()
 		return // main exits

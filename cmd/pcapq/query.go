@@ -36,6 +36,10 @@ func (c *QueryCmd) Run(g *Globals) error {
 	case c.DB != "" && len(captures) > 0:
 		return &exitError{2, fmt.Errorf("give either --db or captures, not both")}
 	case c.DB != "":
+		// A capture writing the file answers for it (see liveserver.go).
+		if err := c.queryLive(g, sql); err != errNoCapture {
+			return err
+		}
 		st, err := os.Stat(c.DB)
 		if err != nil {
 			return &exitError{2, fmt.Errorf("database %s: %w (create it with: pcapq ingest CAPTURE -o %s)", c.DB, err, c.DB)}
