@@ -177,7 +177,7 @@ func start(t *testing.T, cmd *exec.Cmd) *proc {
 
 // pcapqCmd runs pcapq (this test binary as main) in namespace ns ("" for
 // the test's own).
-func pcapqCmd(t *testing.T, ns string, args ...string) *exec.Cmd {
+func nsPcapqCmd(t *testing.T, ns string, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -215,7 +215,7 @@ func (n *netpair) startTcpdump(t *testing.T, file string, filter ...string) *pro
 // once it answers queries.
 func (n *netpair) startCapture(t *testing.T, db string, args ...string) *proc {
 	t.Helper()
-	p := start(t, pcapqCmd(t, n.cli, append([]string{"capture", "-i", n.cliIf, "-o", db}, args...)...))
+	p := start(t, nsPcapqCmd(t, n.cli, append([]string{"capture", "-i", n.cliIf, "-o", db}, args...)...))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var out bytes.Buffer
@@ -236,9 +236,9 @@ func (n *netpair) startCapture(t *testing.T, db string, args ...string) *proc {
 
 // queryCSV runs pcapq query as its own process (in namespace ns) and
 // returns the CSV result without its header.
-func queryCSV(t *testing.T, ns, db, sql string) string {
+func nsQueryCSV(t *testing.T, ns, db, sql string) string {
 	t.Helper()
-	cmd := pcapqCmd(t, ns, "query", "-d", db, "-f", "csv", sql)
+	cmd := nsPcapqCmd(t, ns, "query", "-d", db, "-f", "csv", sql)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -253,7 +253,7 @@ func queryCSV(t *testing.T, ns, db, sql string) string {
 
 func queryInt(t *testing.T, ns, db, sql string) int64 {
 	t.Helper()
-	s := queryCSV(t, ns, db, sql)
+	s := nsQueryCSV(t, ns, db, sql)
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		t.Fatalf("%s: %q", sql, s)
@@ -386,7 +386,7 @@ while s.recv(65536):
 		t.Errorf("mid-way: captures row does not count the committed packets")
 	}
 	// Writes are refused.
-	cmd := pcapqCmd(t, "", "query", "-d", db, "DELETE FROM packets_data")
+	cmd := nsPcapqCmd(t, "", "query", "-d", db, "DELETE FROM packets_data")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "SELECT") {
 		t.Errorf("a DELETE through the capture: %v %s", err, out)
 	}
@@ -414,7 +414,7 @@ while s.recv(65536):
 	}
 
 	want := filepath.Join(dir, "tcpdump.duckdb")
-	if out, err := pcapqCmd(t, "", "ingest", "-q", ref, "-o", want).CombinedOutput(); err != nil {
+	if out, err := nsPcapqCmd(t, "", "ingest", "-q", ref, "-o", want).CombinedOutput(); err != nil {
 		t.Fatalf("ingest of tcpdump's file: %v %s", err, out)
 	}
 	// file_offset: live packets point into raw.pcapng, tcpdump's into its file.
@@ -426,7 +426,7 @@ while s.recv(65536):
 	if got := queryInt(t, "", db, "SELECT count(*) FROM flows_open"); got != 0 {
 		t.Errorf("flows_open keeps %d rows after the capture", got)
 	}
-	if got := queryCSV(t, "", db, "SELECT complete, format, path, ps_dropped, packets = ps_received FROM captures"); got != "true,live,live:"+n.cliIf+",0,true" {
+	if got := nsQueryCSV(t, "", db, "SELECT complete, format, path, ps_dropped, packets = ps_received FROM captures"); got != "true,live,live:"+n.cliIf+",0,true" {
 		t.Errorf("captures row: %q", got)
 	}
 	// The pcapng copy: every packet, read by capinfos and tshark, and its
@@ -442,7 +442,7 @@ while s.recv(65536):
 		t.Errorf("tshark reads %d packets from the pcapng copy, want %d", got, counts["packets"])
 	}
 	rawDB := filepath.Join(dir, "raw.duckdb")
-	if out, err := pcapqCmd(t, "", "ingest", "-q", raw, "-o", rawDB).CombinedOutput(); err != nil {
+	if out, err := nsPcapqCmd(t, "", "ingest", "-q", raw, "-o", rawDB).CombinedOutput(); err != nil {
 		t.Fatalf("ingest of the pcapng copy: %v %s", err, out)
 	}
 	sameTables(t, db, rawDB, nil)
@@ -503,7 +503,7 @@ func TestLiveEndings(t *testing.T) {
 			if el := time.Since(began); el < tc.least {
 				t.Errorf("ended after %v, want at least %v", el, tc.least)
 			}
-			got := queryCSV(t, "", db, "SELECT packets, complete, (SELECT count(*) FROM packets), (SELECT count(*) FROM flows_open), (SELECT count(*) FROM flows WHERE open) FROM captures")
+			got := nsQueryCSV(t, "", db, "SELECT packets, complete, (SELECT count(*) FROM packets), (SELECT count(*) FROM flows_open), (SELECT count(*) FROM flows WHERE open) FROM captures")
 			f := strings.Split(got, ",")
 			if len(f) != 5 || f[0] != f[2] || f[1] != "true" || f[3] != "0" {
 				t.Fatalf("captures.packets, complete, packets rows, flows_open rows, open flows = %q", got)
@@ -558,17 +558,17 @@ func TestLiveFilter(t *testing.T) {
 	if got := queryInt(t, "", db, "SELECT count(*) FROM packets"); got != want {
 		t.Errorf("capture -f kept %d packets, tcpdump %d", got, want)
 	}
-	if got := queryCSV(t, "", db, "SELECT bpf_filter FROM captures"); got != filter {
+	if got := nsQueryCSV(t, "", db, "SELECT bpf_filter FROM captures"); got != filter {
 		t.Errorf("captures.bpf_filter = %q", got)
 	}
 	// ingest -f on the unfiltered file: the rows of tcpdump's filtered one
 	// (but file_offset, which points into the unfiltered file).
 	fdb := filepath.Join(dir, "filtered.duckdb")
 	sdb := filepath.Join(dir, "some.duckdb")
-	if out, err := pcapqCmd(t, "", "ingest", "-q", all, "-f", filter, "-o", fdb).CombinedOutput(); err != nil {
+	if out, err := nsPcapqCmd(t, "", "ingest", "-q", all, "-f", filter, "-o", fdb).CombinedOutput(); err != nil {
 		t.Fatalf("ingest -f: %v %s", err, out)
 	}
-	if out, err := pcapqCmd(t, "", "ingest", "-q", some, "-o", sdb).CombinedOutput(); err != nil {
+	if out, err := nsPcapqCmd(t, "", "ingest", "-q", some, "-o", sdb).CombinedOutput(); err != nil {
 		t.Fatalf("ingest: %v %s", err, out)
 	}
 	counts := sameTables(t, fdb, sdb, map[string]bool{"file_offset": true})
@@ -576,7 +576,7 @@ func TestLiveFilter(t *testing.T) {
 		t.Errorf("ingest -f compared %d packets, want %d", counts["packets"], want)
 	}
 	// A bad filter is refused before anything is read.
-	out, err := pcapqCmd(t, "", "ingest", all, "-f", "tcp port", "-o", filepath.Join(dir, "bad.duckdb")).CombinedOutput()
+	out, err := nsPcapqCmd(t, "", "ingest", all, "-f", "tcp port", "-o", filepath.Join(dir, "bad.duckdb")).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `filter "tcp port"`) {
 		t.Errorf("ingest with a bad filter: %v %s", err, out)
 	}
@@ -602,7 +602,7 @@ func TestLiveInterfaceDeleted(t *testing.T) {
 	if code != 1 || !strings.Contains(cp.err.String(), "capture on "+n.cliIf+" ended") || !strings.Contains(cp.err.String(), "are in "+db) {
 		t.Errorf("exit %d, stderr %q: want 1 and a message naming the interface and where the packets are", code, cp.err.String())
 	}
-	got := queryCSV(t, "", db, "SELECT packets, complete, (SELECT count(*) FROM packets), (SELECT count(*) FROM warnings WHERE kind = 'capture_ended') FROM captures")
+	got := nsQueryCSV(t, "", db, "SELECT packets, complete, (SELECT count(*) FROM packets), (SELECT count(*) FROM warnings WHERE kind = 'capture_ended') FROM captures")
 	f := strings.Split(got, ",")
 	if len(f) != 4 || f[0] != f[2] || f[1] != "false" || f[3] != "1" {
 		t.Fatalf("captures.packets, complete, packets rows, capture_ended warnings = %q", got)
@@ -697,7 +697,7 @@ func TestLiveKill9(t *testing.T) {
 	td.cmd.Process.Signal(os.Interrupt)
 	td.wait(t, 10*time.Second)
 	want := filepath.Join(dir, "tcpdump.duckdb")
-	if out, err := pcapqCmd(t, "", "ingest", "-q", ref, "-o", want).CombinedOutput(); err != nil {
+	if out, err := nsPcapqCmd(t, "", "ingest", "-q", ref, "-o", want).CombinedOutput(); err != nil {
 		t.Fatalf("ingest of tcpdump's file: %v %s", err, out)
 	}
 	cut := killed.Add(-2 * time.Second).UnixNano()
@@ -711,7 +711,7 @@ func TestLiveKill9(t *testing.T) {
 	}
 	all := queryInt(t, "", db, "SELECT count(*) FROM packets")
 	t.Logf("kill -9: %d packets kept, %d of them older than 2 s; tcpdump %d and %d", all, gotN, queryInt(t, "", want, "SELECT count(*) FROM packets"), wantN)
-	if got := queryCSV(t, "", db, "SELECT complete, packets = (SELECT count(*) FROM packets) FROM captures"); got != "false,true" {
+	if got := nsQueryCSV(t, "", db, "SELECT complete, packets = (SELECT count(*) FROM packets) FROM captures"); got != "false,true" {
 		t.Errorf("captures row after kill -9: %q, want incomplete with the packets committed", got)
 	}
 }
@@ -742,7 +742,7 @@ func TestLiveRotate(t *testing.T) {
 	}
 	var total int64
 	for _, f := range append(files, db) {
-		got := queryCSV(t, "", f, "SELECT count(*), min(frame), (SELECT bool_and(complete) FROM captures), (SELECT sum(packets) FROM captures) FROM packets")
+		got := nsQueryCSV(t, "", f, "SELECT count(*), min(frame), (SELECT bool_and(complete) FROM captures), (SELECT sum(packets) FROM captures) FROM packets")
 		c := strings.Split(got, ",")
 		if len(c) != 4 || c[2] != "true" || c[0] != c[3] || c[0] != "0" && c[1] != "1" {
 			t.Errorf("%s: packets, first frame, complete, captures.packets = %q", f, got)
@@ -851,7 +851,7 @@ func TestLiveDrops(t *testing.T) {
 	if code := cp.wait(t, 30*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, cp.err.String())
 	}
-	got := queryCSV(t, "", db, "SELECT packets, ps_received, ps_dropped, ps_ifdropped, warnings, (SELECT count(*) FROM packets), (SELECT count(*) FROM warnings WHERE kind = 'capture_dropped') FROM captures")
+	got := nsQueryCSV(t, "", db, "SELECT packets, ps_received, ps_dropped, ps_ifdropped, warnings, (SELECT count(*) FROM packets), (SELECT count(*) FROM warnings WHERE kind = 'capture_dropped') FROM captures")
 	f := strings.Split(got, ",")
 	v := make([]int64, len(f))
 	for i := range f {
