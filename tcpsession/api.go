@@ -121,8 +121,9 @@ type Flow struct {
 	Evicted        bool // ended by eviction (idle/bounds), not by the capture
 	Capped         bool // a buffering bound was hit: some payload was skipped
 	// Open is true for a flow still live when the capture ended (Close),
-	// or at a Snapshot: not closed by FINs or a reset (a closed connection
-	// waiting out the close delay is not open), not evicted.
+	// or at a Snapshot: answered (the responder sent a packet), not closed
+	// by FINs or a reset (a closed connection waiting out the close delay
+	// is not open), not evicted. An unanswered attempt is never open.
 	Open bool
 }
 

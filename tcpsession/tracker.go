@@ -458,7 +458,7 @@ func (t *Tracker) Close(ts int64) {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
 	for _, c := range cs {
-		c.row.Open = c.class != classClosing
+		c.row.Open = c.stillOpen()
 		t.finish(c, c.lastTs, false)
 	}
 	if n := t.stats.EndedEarly; n > 0 {
@@ -486,7 +486,17 @@ func (t *Tracker) Snapshot(emit func(*Flow)) {
 			f.Service = c.stream.Service()
 		}
 		c.fillRow(f)
-		f.Open = c.class != classClosing
+		f.Open = c.stillOpen()
 		emit(f)
 	}
+}
+
+// stillOpen reports whether a flow still tracked counts as open: it is not
+// closed by FINs or a reset (waiting out the close delay), and it was
+// answered. An unanswered attempt (a SYN, a one-way UDP flow) is not an
+// open connection; under flow-table pressure such flows end early, so
+// marking them open would make the rows depend on the number of flow
+// shards (see ingest.Options.Session).
+func (c *conn) stillOpen() bool {
+	return c.class != classClosing && c.ep[1].pkts > 0
 }

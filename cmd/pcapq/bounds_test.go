@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -165,7 +166,7 @@ func TestMaxRatio(t *testing.T) {
 }
 
 // Ctrl-C ends an ingest of an endless stream within about a second, and
-// the database keeps nothing of it.
+// keeps nothing of it.
 func TestInterruptBomb(t *testing.T) {
 	bomb := writeTemp(t, "bomb.zst", zstdZeros(t, 8<<10)) // 8 GiB
 	db := filepath.Join(t.TempDir(), "t.duckdb")
@@ -190,7 +191,9 @@ func TestInterruptBomb(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("ingest did not end 20 s after cancellation")
 	}
-	if got := queryCSV(t, db, "SELECT count(*) FROM captures"); got != "0" {
-		t.Errorf("captures after the interrupt: %q", got)
+	// The run created the database and committed nothing: it removes the
+	// file (a failed first ingest leaves nothing behind).
+	if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("database after an interrupted first ingest: %v, want it removed", err)
 	}
 }

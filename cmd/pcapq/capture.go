@@ -78,7 +78,7 @@ func (c *CaptureCmd) Validate() error {
 	if c.CommitInterval < 10*time.Millisecond {
 		return errors.New("--commit-interval: at least 10ms")
 	}
-	return (&IngestCmd{MaxFlows: c.MaxFlows, TCPIdleTimeout: c.TCPIdleTimeout, UDPIdleTimeout: c.UDPIdleTimeout, MaxBuffered: c.MaxBuffered}).Validate()
+	return (&IngestCmd{Output: c.Output, MaxFlows: c.MaxFlows, TCPIdleTimeout: c.TCPIdleTimeout, UDPIdleTimeout: c.UDPIdleTimeout, MaxBuffered: c.MaxBuffered}).Validate()
 }
 
 func (c *CaptureCmd) options(g *Globals) ingest.Options {

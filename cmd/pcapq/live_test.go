@@ -825,7 +825,7 @@ func TestPipeIsLive(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ingest - did not end after Ctrl-C while its writer kept the pipe open")
 	}
-	_, out, errs := pcapqRun(t, "query", "-d", db, "-f", "csv", "SELECT packets, complete, path, (SELECT count(*) FROM packets), (SELECT count(*) FROM flows_open) FROM captures")
+	_, out, errs := pcapqRun(t, "query", "-d", db, "-f", "csv", "--csv-formulas", "SELECT packets, complete, path, (SELECT count(*) FROM packets), (SELECT count(*) FROM flows_open) FROM captures")
 	if want := fmt.Sprintf("%d,true,-,%d,0", len(recs), len(recs)); !strings.Contains(out, want) {
 		t.Errorf("after Ctrl-C: %q %s, want %s", out, errs, want)
 	}

@@ -169,22 +169,27 @@ func waitExit(t *testing.T, cmd *exec.Cmd) int {
 }
 
 // SIGTERM gives exit status 143 and SIGINT 130, during an ingest, during
-// the one-shot query's ingest, and during a query; the interrupted ingest
-// leaves the database as it was, and the one-shot query its temporary
-// folder removed.
+// the one-shot query's ingest, and during a query; an interrupted pipe
+// ingest keeps what it committed (marked incomplete), and the one-shot
+// query removes its temporary folder.
 func TestSignalExitStatus(t *testing.T) {
 	base := t.TempDir()
 	db := filepath.Join(base, "t.duckdb")
 	if code, _, stderr := pcapqRun(t, "ingest", "-q", "../../testdata/http-pipelined.pcap", "-o", db); code != 0 {
 		t.Fatal(stderr)
 	}
+	bomb := writeTemp(t, "bomb.zst", zstdZeros(t, 8<<10)) // 8 GiB of zeros
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		want := 128 + int(sig)
 		t.Run("ingest/"+sig.String(), func(t *testing.T) {
+			// A file that takes long to read: 8 GiB of zeros, zstd.
 			var errb bytes.Buffer
-			cmd := pcapqCmd(t, "ingest", "-q", "-", "-o", db)
+			cmd := pcapqCmd(t, "ingest", "-q", bomb, "-o", db, "--max-ratio", "100000000")
 			cmd.Stderr = &errb
-			stalledStdin(t, cmd)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
 			cmd.Process.Signal(sig)
 			if code := waitExit(t, cmd); code != want {
 				t.Errorf("exit %d, want %d: %s", code, want, errb.String())
@@ -195,6 +200,24 @@ func TestSignalExitStatus(t *testing.T) {
 			code, out, stderr := pcapqRun(t, "query", "-d", db, "-f", "csv", "SELECT count(*) FROM captures")
 			if code != 0 || strings.TrimSpace(out) != "count_star()\n1" {
 				t.Errorf("after the signal the database holds %q (%s), want only the first capture", out, stderr)
+			}
+		})
+		t.Run("pipe/"+sig.String(), func(t *testing.T) {
+			// A pipe is live (rows are committed as they arrive): a signal
+			// ends it as Ctrl-C ends tcpdump -w -, keeping what was read,
+			// with status 0; the stream cut inside a record is incomplete.
+			pdb := filepath.Join(t.TempDir(), "p.duckdb")
+			var errb bytes.Buffer
+			cmd := pcapqCmd(t, "ingest", "-q", "-", "-o", pdb)
+			cmd.Stderr = &errb
+			stalledStdin(t, cmd)
+			cmd.Process.Signal(sig)
+			if code := waitExit(t, cmd); code != 0 {
+				t.Errorf("exit %d, want 0: %s", code, errb.String())
+			}
+			code, out, stderr := pcapqRun(t, "query", "-d", pdb, "-f", "csv", "SELECT (packets > 0) || ' ' || complete FROM captures")
+			if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 2 || lines[1] != "true false" {
+				t.Errorf("after the signal the pipe's database holds %q (%s), want its packets, incomplete", out, stderr)
 			}
 		})
 		t.Run("oneshot/"+sig.String(), func(t *testing.T) {
