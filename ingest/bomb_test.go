@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -127,6 +129,12 @@ func sumLeadingInt(s string) int64 {
 // The bound is an option: raised, the same stream is read to its end, and
 // the warnings not written are counted exactly.
 func TestDecompressionRatioRaised(t *testing.T) {
+	for _, max := range []int{-1, 100000, math.MaxInt} {
+		t.Run(strconv.Itoa(max), func(t *testing.T) { testRatioRaised(t, max) })
+	}
+}
+
+func testRatioRaised(t *testing.T, maxRatio int) {
 	bomb := zeroBomb(t, "zstd", false, 4, 2) // 8 MiB
 	r, err := NewReader(bytes.NewReader(bomb), "bomb.zst")
 	if err != nil {
@@ -134,7 +142,7 @@ func TestDecompressionRatioRaised(t *testing.T) {
 	}
 	s := newCheckSink()
 	opts := DefaultOptions()
-	opts.MaxRatio = -1
+	opts.MaxRatio = maxRatio
 	sum, err := Run(context.Background(), r, 1, s, opts)
 	if err != nil || s.err != nil {
 		t.Fatal(err, s.err)

@@ -237,7 +237,8 @@ func (g *guard) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	g.out += int64(n)
-	if g.consumed != nil && g.maxRatio > 0 && g.out > ratioGrace && g.out > g.maxRatio*g.consumed.n {
+	// out/maxRatio > consumed: out > maxRatio*consumed without overflow.
+	if g.consumed != nil && g.maxRatio > 0 && g.out > ratioGrace && g.out/g.maxRatio > g.consumed.n {
 		return n, &ratioError{wrapped: g.wrapped, out: g.out, in: g.consumed.n, max: g.maxRatio}
 	}
 	return n, err

@@ -48,7 +48,7 @@ func newShard(id, n int, opts Options) *shard {
 	// share, so that the shards together hold no more (see
 	// Options.Session).
 	so.MaxFlows = shareOf(so.MaxFlows, tcpsession.DefaultOptions().MaxFlows, id, n)
-	so.MaxBufferedBytes = int64(shareOf(int(so.MaxBufferedBytes), int(tcpsession.DefaultOptions().MaxBufferedBytes), id, n))
+	so.MaxBufferedBytes = shareOf(so.MaxBufferedBytes, tcpsession.DefaultOptions().MaxBufferedBytes, id, n)
 	if opts.HTTP {
 		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
 	}
@@ -59,12 +59,12 @@ func newShard(id, n int, opts Options) *shard {
 // shareOf is shard id's part of total (def when total is not positive)
 // split across n shards: the parts differ by at most one and add up to
 // total, and none is below 1 (so a total under n gives each shard 1).
-func shareOf(total, def, id, n int) int {
+func shareOf[T int | int64](total, def T, id, n int) T {
 	if total <= 0 {
 		total = def
 	}
-	part := total / n
-	if id < total%n {
+	part := total / T(n)
+	if T(id) < total%T(n) {
 		part++
 	}
 	return max(part, 1)
