@@ -23,7 +23,7 @@ run_one() {
   local pkg=$1 name=$2 log=bin/fuzzlogs/$2.log
   local par=()
   [ -n "${FUZZWORKERS:-}" ] && par=(-parallel "$FUZZWORKERS")
-  if go test -tags="$TAGS" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "${par[@]}" "$pkg" >"$log" 2>&1; then
+  if go test -tags="$TAGS" -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "${par[@]}" "$pkg" >"$log" 2>&1; then
     echo "ok   $name ($pkg, $FUZZTIME): $(grep -Eo 'execs: [0-9]+' "$log" | tail -1)"
   else
     echo "FAIL $name ($pkg): see $log"; tail -20 "$log"; return 1
