@@ -28,7 +28,6 @@ type commitSeen struct {
 	sum     Summary
 	packets int64 // packets rows written before the commit
 	open    int64
-	openTCP []string // orig_p of open TCP flows, as JSON
 }
 
 func newJSONSink() *jsonSink {
