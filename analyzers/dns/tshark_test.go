@@ -21,8 +21,8 @@ func (a tcpAdapter) Data(d tcpsession.Dir, b []byte, ts, frame int64) {
 	a.c.Stream(int(d)-1, b, ts, frame)
 }
 func (a tcpAdapter) Gap(d tcpsession.Dir, n, ts, frame int64) { a.c.Gap(int(d)-1, n, frame) }
-func (a tcpAdapter) Close(ts int64)                            { a.c.Close(ts) }
-func (a tcpAdapter) Service() string                           { return "" }
+func (a tcpAdapter) Close(ts int64)                           { a.c.Close(ts) }
+func (a tcpAdapter) Service() string                          { return "" }
 
 func isDNSPort(p uint16) bool { return p == 53 || p == 5353 || p == 5355 }
 

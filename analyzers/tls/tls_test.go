@@ -179,7 +179,7 @@ func TestTLS13HelloRetryAndAlert(t *testing.T) {
 	}
 	v.feed(1, record(recHandshake, handshakeMsg(hsServerHello, serverHello(0x1302, nil, true, ""))), 1000)
 	v.feed(1, record(recApplicationData, make([]byte, 30)), 1000) // encrypted extensions etc.
-	v.feed(0, record(recAlert, []byte{2, 40}), 1000)                // handshake_failure in the clear
+	v.feed(0, record(recAlert, []byte{2, 40}), 1000)              // handshake_failure in the clear
 	v.c.Close(1)
 	r := v.s.rows[0]
 	if r.Established || r.LastAlert != "handshake_failure" || r.Version != "TLSv13" || r.Cipher != "TLS_AES_256_GCM_SHA384" || r.Curve != "x25519" {
