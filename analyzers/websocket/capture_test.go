@@ -21,8 +21,10 @@ type recSink struct {
 	warns []string
 }
 
-func (s *recSink) Row(r *Row)                               { s.rows = append(s.rows, r) }
-func (s *recSink) Warning(frame int64, kind, detail string) { s.warns = append(s.warns, kind+": "+detail) }
+func (s *recSink) Row(r *Row) { s.rows = append(s.rows, r) }
+func (s *recSink) Warning(frame int64, kind, detail string) {
+	s.warns = append(s.warns, kind+": "+detail)
+}
 
 // upgradeAdapter stands in for the HTTP analyzer's hand-over: it reads the
 // first message head of each direction and, when the request asked for

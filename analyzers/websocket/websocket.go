@@ -118,8 +118,8 @@ type half struct {
 	cur   *Row   // control frame being read
 	fts   int64  // capture time and frame of the current frame's first byte
 	ffr   int64
-	msg   *Row   // data message in progress (across fragments)
-	inMsg bool   // frames of msg still to come (not FIN yet)
+	msg   *Row // data message in progress (across fragments)
+	inMsg bool // frames of msg still to come (not FIN yet)
 
 	stopped bool
 	closed  bool

@@ -65,7 +65,7 @@ func TestFragmentsAndControlInterleaved(t *testing.T) {
 		if ping.Opcode != OpPing || ping.PayloadLen != 1 || !ping.Masked {
 			t.Errorf("chunk %d: ping %+v", chunk, ping)
 		}
-		if msg.Opcode != OpText || msg.Fragments != 3 || msg.PayloadLen != 208 || msg.Preview != ("Hello, " + strings.Repeat("w", 57)) || msg.FirstFrame != 1 || !msg.Orig {
+		if msg.Opcode != OpText || msg.Fragments != 3 || msg.PayloadLen != 208 || msg.Preview != ("Hello, "+strings.Repeat("w", 57)) || msg.FirstFrame != 1 || !msg.Orig {
 			t.Errorf("chunk %d: message %+v", chunk, msg)
 		}
 		if !cl.HasClose || cl.CloseCode != 1000 || cl.CloseReason != "done" {
