@@ -156,6 +156,26 @@ func TestParseHostile(t *testing.T) {
 	}
 }
 
+// A chain of more than maxPointers backward pointers is refused.
+func TestParsePointerBound(t *testing.T) {
+	m := newMsg(1, 0, 1, 0, 0, 0)
+	m.raw(1, 'a', 0) // "a" at 12
+	prev := 12
+	for i := 0; i < maxPointers+5; i++ {
+		at := len(m.b)
+		m.ptr(prev)
+		prev = at
+	}
+	p := parser{msg: m.b}
+	if _, _, ok := p.nameAt(prev, true); ok || p.err != ErrTooManyPointers {
+		t.Errorf("chain of %d pointers: ok %v err %q", maxPointers+5, ok, p.err)
+	}
+	p = parser{msg: m.b}
+	if _, s, ok := p.nameAt(12+3+2*(maxPointers-1), true); !ok || s != "a" {
+		t.Errorf("chain of %d pointers: %q %v %q", maxPointers, s, ok, p.err)
+	}
+}
+
 // A name built from a chain of backward pointers is followed to its end.
 func TestParsePointerChain(t *testing.T) {
 	m := newMsg(7, 0, 1, 0, 0, 0)
@@ -233,6 +253,17 @@ func TestConnRejectedAndBounds(t *testing.T) {
 	c.Datagram(query(3, "r.test"), 1, 1)
 	c.Datagram(newMsg(3, 0x8185, 1, 0, 0, 0).name("r.test").u16(1).u16(1).b, 2, 2) // REFUSED, no records
 	if len(s.rows) != 1 || !s.rows[0].Rejected || s.rows[0].Rcode != 5 {
+		t.Fatalf("rows = %+v", s.rows)
+	}
+	// REFUSED with an OPT record (as dnsmasq answers): not rejected for
+	// Zeek, which rejects only a response without any record...
+	s.rows = nil
+	c.Datagram(query(4, "r.test"), 1, 3)
+	c.Datagram(newMsg(4, 0x8185, 1, 0, 0, 1).name("r.test").u16(1).u16(1).raw(0).u16(41).u16(1232).u32(0).u16(0).b, 2, 4)
+	// ... or an error code without a question.
+	c.Datagram(query(5, "r.test"), 1, 5)
+	c.Datagram(newMsg(5, 0x8182, 0, 0, 0, 1).raw(0).u16(41).u16(1232).u32(0).u16(0).b, 2, 6)
+	if len(s.rows) != 2 || s.rows[0].Rejected || !s.rows[1].Rejected {
 		t.Fatalf("rows = %+v", s.rows)
 	}
 	// MaxPendingPerID+1 unanswered queries of one id: the oldest are given up.

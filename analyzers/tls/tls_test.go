@@ -1,9 +1,18 @@
 package tls
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/hex"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 // helloBuilder writes handshake messages and records by hand.
@@ -235,4 +244,93 @@ func TestDetect(t *testing.T) {
 			t.Errorf("%q detected as TLS", b)
 		}
 	}
+}
+
+func TestIsGREASE(t *testing.T) {
+	n := 0
+	for v := 0; v < 1<<16; v++ {
+		if isGREASE(uint16(v)) {
+			n++
+			if v&0xff != v>>8 || v&0x0f != 0x0a {
+				t.Errorf("%#04x taken as GREASE", v)
+			}
+		}
+	}
+	if n != 16 {
+		t.Errorf("%d GREASE values, RFC 8701 has 16", n)
+	}
+}
+
+// No signature_algorithms: the JA4 c part is the extension list alone,
+// without the underscore (JA4 spec).
+func TestJA4NoSignatureAlgorithms(t *testing.T) {
+	exts := ext(extSupportedGroups, (&hb{}).vec16(u16list(29)).b)
+	body := (&hb{}).u16(0x0303).raw(make([]byte, 32)).vec8(nil).vec16(u16list(0x002f)).vec8([]byte{0}).vec16(exts).b
+	ch, err := ParseClientHello(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ch.JA4Raw('t'), "t12i010100_002f_000a"; got != want {
+		t.Errorf("JA4_r %q, want %q", got, want)
+	}
+	// No extensions at all: zeros.
+	body = (&hb{}).u16(0x0301).raw(make([]byte, 32)).vec8(nil).vec16(u16list(0x002f)).vec8([]byte{0}).b
+	ch, _ = ParseClientHello(body)
+	if got := ch.JA4('t'); got != "t10i010000_"+sha12("002f")+"_000000000000" {
+		t.Errorf("JA4 %q", got)
+	}
+}
+
+// Empty session ids on both sides are no resumption.
+func TestNotResumedWithoutSessionID(t *testing.T) {
+	v := newConv()
+	v.feed(0, record(recHandshake, handshakeMsg(hsClientHello, clientHello("a.test", nil, nil))), 1000)
+	v.feed(1, record(recHandshake, handshakeMsg(hsServerHello, serverHello(0xc02f, nil, false, ""))), 1000)
+	v.c.Close(1)
+	if v.s.rows[0].Resumed {
+		t.Error("resumed without a session id")
+	}
+}
+
+// Only the leaf (first) certificate of a chain fills the row.
+func TestCertificateLeaf(t *testing.T) {
+	leaf, ca := testCert(t, "leaf.test", []string{"leaf.test", "www.leaf.test"}), testCert(t, "Some CA", nil)
+	var list []byte
+	for _, der := range [][]byte{leaf, ca} {
+		list = append(list, byte(len(der)>>16), byte(len(der)>>8), byte(len(der)))
+		list = append(list, der...)
+	}
+	body := append([]byte{byte(len(list) >> 16), byte(len(list) >> 8), byte(len(list))}, list...)
+	v := newConv()
+	v.feed(0, record(recHandshake, handshakeMsg(hsClientHello, clientHello("leaf.test", nil, nil))), 1000)
+	v.feed(1, record(recHandshake, handshakeMsg(hsServerHello, serverHello(0xc02f, nil, false, ""))), 1000)
+	v.feed(1, record(recHandshake, handshakeMsg(hsCertificate, body)), 1000)
+	v.c.Close(1)
+	r := v.s.rows[0]
+	sum := sha256.Sum256(leaf)
+	if r.CertSubject != "CN=leaf.test" || strings.Join(r.CertSAN, ",") != "leaf.test,www.leaf.test" || r.CertSHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("row %+v", r)
+	}
+	// A certificate crypto/x509 cannot parse: warned, hash kept.
+	v = newConv()
+	v.feed(1, record(recHandshake, handshakeMsg(hsServerHello, serverHello(0xc02f, nil, false, ""))), 1000)
+	v.feed(1, record(recHandshake, handshakeMsg(hsCertificate, []byte{0, 0, 5, 0, 0, 2, 0x30, 0})), 1000)
+	v.c.Close(1)
+	if len(v.s.warns) != 1 || !strings.HasPrefix(v.s.warns[0], WarnBadCertificate) || v.s.rows[0].CertSHA256 == "" || v.s.rows[0].CertSubject != "" {
+		t.Errorf("bad certificate: warnings %q row %+v", v.s.warns, v.s.rows[0])
+	}
+}
+
+func testCert(t *testing.T, cn string, dns []string) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: dns,
+		NotBefore: time.Unix(1700000000, 0), NotAfter: time.Unix(1800000000, 0)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }

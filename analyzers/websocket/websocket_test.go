@@ -100,13 +100,19 @@ func TestHostileFrames(t *testing.T) {
 	}
 	// Control frame of 126+ bytes and a stray continuation: warned, still rows.
 	s = &recSink{}
-	c = NewConn(1, Options{}, s)
+	c = NewConn(1, Options{KeepPayloads: true}, s)
 	c.Data(0, frame(true, OpPing, make([]byte, 200), []byte{9, 9, 9, 9}), 1, 1)
 	c.Data(0, frame(true, OpContinuation, []byte("x"), []byte{9, 9, 9, 9}), 2, 2)
 	c.Data(0, frame(true, 5, []byte("y"), []byte{9, 9, 9, 9}), 3, 3)
-	c.Close(4)
-	if len(s.rows) != 3 || len(s.warns) != 3 {
+	c.Data(0, frame(false, OpPong, []byte("z"), []byte{9, 9, 9, 9}), 4, 4)
+	c.Close(5)
+	if len(s.rows) != 4 || len(s.warns) != 4 {
 		t.Errorf("bad frames: rows %d warnings %q", len(s.rows), s.warns)
+	}
+	for _, r := range s.rows {
+		if r.HasPreview || len(r.Payload) > maxControl {
+			t.Errorf("bad frame row: preview %v, %d payload bytes kept", r.HasPreview, len(r.Payload))
+		}
 	}
 	// A gap inside a message: truncated row, direction stopped.
 	s = &recSink{}
