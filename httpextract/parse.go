@@ -372,9 +372,13 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			p.st = stStart
 			return 0
 		}
+		// Not HTTP: the client already speaks the upgraded protocol
+		// (bytes kept for the hand-over if the answer switches).
+		h.origEarly = true
+		h.keepRest(0, p.buf) // bytes buffered by earlier calls; data follows in Data
 		p.buf = p.buf[:0]
 		p.st = stTunnel
-		return len(data)
+		return 0
 	}
 	return len(data)
 }
@@ -829,11 +833,13 @@ func (h *handler) endHeaders(p *half) {
 		t.Upgrade = string(p.upgrade)
 		h.finish(p)
 		h.tunnel()
+		h.tunneled, h.upgraded = true, t.Upgrade
 		return
 	case st.connect && code >= 200 && code < 300:
 		t.Upgrade = "connect"
 		h.finish(p)
 		h.tunnel()
+		h.tunneled, h.upgraded = true, t.Upgrade
 		return
 	case st.head || code == 204 || code == 304:
 		h.finish(p)

@@ -9,31 +9,31 @@ import (
 // flow (Zeek dns.log semantics). Times are nanoseconds since the Unix
 // epoch.
 type Row struct {
-	FlowID      int64
-	CommunityID string
-	Ts          int64 // capture time of the first message of the pair
-	QueryFrame  int64 // 0: query not seen
-	RespFrame   int64 // 0: response not seen
-	Proto       string
-	TransID     uint16
+	FlowID      int64  `col:"flow_id"`
+	CommunityID string `col:"community_id,omitempty"`
+	Ts          int64  `col:"ts"`                    // capture time of the first message of the pair
+	QueryFrame  int64  `col:"query_frame,omitempty"` // 0: query not seen
+	RespFrame   int64  `col:"resp_frame,omitempty"`  // 0: response not seen
+	Proto       string `col:"proto"`
+	TransID     uint16 `col:"trans_id"`
 
-	HasQuestion bool // a question was read (query, qclass, qtype valid)
-	Query       string
-	QClass      uint16
-	QType       uint16
+	HasQuestion bool   // a question was read (query, qclass, qtype valid)
+	Query       string `col:"query,null=HasQuestion"`
+	QClass      uint16 `col:"qclass,null=HasQuestion"`
+	QType       uint16 `col:"qtype,null=HasQuestion"`
 
-	HasRcode bool // a response was seen
-	Rcode    uint8
-	AA       bool
-	TC       bool
-	RD       bool
-	RA       bool
-	Z        uint8
-	Answers  []string
-	TTLs     []uint32
-	RTTNs    int64 // response time minus query time; -1 unless both were seen
-	Rejected bool
-	Missing  string // "response" (query unanswered), "request" (response without query) or ""
+	HasRcode bool     // a response was seen
+	Rcode    uint16   `col:"rcode,null=HasRcode"`
+	AA       bool     `col:"aa"`
+	TC       bool     `col:"tc"`
+	RD       bool     `col:"rd"`
+	RA       bool     `col:"ra"`
+	Z        uint8    `col:"z"`
+	Answers  []string `col:"answers,omitempty"`
+	TTLs     []uint32 `col:"ttls,omitempty"`    // at most 2^31-1 (RFC 2181: a TTL with the top bit set is 0)
+	RTTNs    int64    `col:"rtt_ms,ms,nullneg"` // response time minus query time; -1 unless both were seen
+	Rejected bool     `col:"rejected"`
+	Missing  string   `col:"missing,omitempty"` // "response" (query unanswered), "request" (response without query) or ""
 }
 
 // Sink receives a flow's rows and warnings. Rows are owned by the sink.
@@ -152,11 +152,16 @@ func (c *Conn) response(m *Message, ts, frame int64) {
 	}
 	r.RespFrame = frame
 	r.HasRcode = true
-	r.Rcode = m.Rcode
+	r.Rcode = uint16(m.Rcode)
 	r.AA, r.RA = m.AA, m.RA
 	r.TC = r.TC || m.TC
 	r.Answers = append([]string(nil), m.Answers...)
-	r.TTLs = append([]uint32(nil), m.TTLs...)
+	r.TTLs = make([]uint32, len(m.TTLs))
+	for i, ttl := range m.TTLs {
+		if ttl < 1<<31 { // RFC 2181 section 8: a TTL with the top bit set counts as 0
+			r.TTLs[i] = ttl
+		}
+	}
 	// Zeek: dns_rejected when a response carries no records at all, and
 	// rejected when an error code comes without a question.
 	if m.ANCount == 0 && m.NSCount == 0 && m.ARCount == 0 && m.QDCount > 0 {

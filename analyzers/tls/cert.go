@@ -36,6 +36,7 @@ func (c *Conn) certificate(body []byte, frame int64) {
 			c.sink.Warning(frame, WarnBadCertificate, "server certificate: "+err.Error())
 			continue
 		}
+		c.row.HasValidity = true
 		c.row.CertSubject = cert.Subject.String()
 		c.row.CertIssuer = cert.Issuer.String()
 		c.row.CertNotBefore = cert.NotBefore.Unix()

@@ -51,35 +51,36 @@ const (
 // semantics, plus fingerprints and the server certificate). Times are
 // nanoseconds since the Unix epoch; 0 means not seen.
 type Row struct {
-	FlowID      int64
-	CommunityID string
-	Ts          int64 // first TLS record
-	ClientFrame int64 // frame completing the first ClientHello
-	ServerFrame int64 // frame completing the ServerHello (the last one, after a HelloRetryRequest)
+	FlowID      int64  `col:"flow_id"`
+	CommunityID string `col:"community_id,omitempty"`
+	Ts          int64  `col:"ts"`                     // first TLS record
+	ClientFrame int64  `col:"client_frame,omitempty"` // frame completing the first ClientHello
+	ServerFrame int64  `col:"server_frame,omitempty"` // frame completing the ServerHello (the last one, after a HelloRetryRequest)
 
-	Version     string // negotiated, Zeek's names ("TLSv12", "TLSv13")
-	Cipher      string // IANA name
-	Curve       string
-	ServerName  string   // SNI of the first ClientHello
-	ALPNOffered []string // first ClientHello
-	ALPN        string   // selected by the server
-	Resumed     bool
-	Established bool
-	LastAlert   string // last plaintext alert, Zeek's name
+	Version     string   `col:"version,omitempty"` // negotiated, Zeek's names ("TLSv12", "TLSv13")
+	Cipher      string   `col:"cipher,omitempty"`  // IANA name
+	Curve       string   `col:"curve,omitempty"`
+	ServerName  string   `col:"server_name,omitempty"`  // SNI of the first ClientHello
+	ALPNOffered []string `col:"alpn_offered,omitempty"` // first ClientHello
+	ALPN        string   `col:"alpn,omitempty"`         // selected by the server
+	Resumed     bool     `col:"resumed"`
+	Established bool     `col:"established"`
+	LastAlert   string   `col:"last_alert,omitempty"` // last plaintext alert, Zeek's name
 
-	JA3  string // first ClientHello
-	JA3S string // ServerHello (as ServerFrame)
-	JA4  string // first ClientHello
+	JA3  string `col:"ja3,omitempty"`  // first ClientHello
+	JA3S string `col:"ja3s,omitempty"` // ServerHello (as ServerFrame)
+	JA4  string `col:"ja4,omitempty"`  // first ClientHello
 
-	HasCert       bool // a server certificate was seen (TLS 1.2 and older)
-	CertSubject   string
-	CertIssuer    string
-	CertNotBefore int64 // Unix seconds (certificates run to year 9999, past int64 nanoseconds)
-	CertNotAfter  int64
-	CertSAN       []string
-	CertSHA256    string // of the DER bytes, hex
+	HasCert       bool     // a server certificate was seen (TLS 1.2 and older)
+	HasValidity   bool     // crypto/x509 parsed it: subject, issuer, validity, SAN are set
+	CertSubject   string   `col:"cert_subject,null=HasValidity"`
+	CertIssuer    string   `col:"cert_issuer,null=HasValidity"`
+	CertNotBefore int64    `col:"cert_not_before,sec,null=HasValidity"` // Unix seconds (certificates run to year 9999, past int64 nanoseconds)
+	CertNotAfter  int64    `col:"cert_not_after,sec,null=HasValidity"`
+	CertSAN       []string `col:"cert_san,omitempty"`
+	CertSHA256    string   `col:"cert_sha256,omitempty"` // of the DER bytes, hex
 
-	HandshakeNs int64 // first ClientHello to the record that established the session; -1 if not established
+	HandshakeNs int64 `col:"handshake_ms,ms,nullneg"` // first ClientHello to the record that established the session; -1 if not established
 }
 
 // Sink receives a connection's row and warnings.

@@ -62,23 +62,23 @@ func OpcodeName(op uint8) string {
 // Row is one row of the websocket table: a data message (its fragments
 // joined) or a control frame.
 type Row struct {
-	FlowID      int64
-	Ts          int64 // capture time of the first byte of the message
-	FirstFrame  int64 // frame holding the first byte
-	LastFrame   int64 // frame completing the message
-	Orig        bool  // sent by the originator (the client)
-	Opcode      uint8 // the first frame's opcode (text, binary, close, ping, pong)
-	Fragments   int
-	PayloadLen  int64 // payload bytes on the wire (after unmasking, before any extension decoding)
-	Masked      bool  // the (first) frame was masked
-	Compressed  bool  // RSV1 set on the first frame (permessage-deflate): the preview is not text
-	HasClose    bool  // a close frame with a status code
-	CloseCode   uint16
-	CloseReason string
+	FlowID      int64  `col:"flow_id"`
+	Ts          int64  `col:"ts"`          // capture time of the first byte of the message
+	FirstFrame  int64  `col:"first_frame"` // frame holding the first byte
+	LastFrame   int64  `col:"last_frame"`  // frame completing the message
+	Orig        bool   // sent by the originator (the client)
+	Opcode      uint8  `col:"opcode"` // the first frame's opcode (text, binary, close, ping, pong)
+	Fragments   int    `col:"fragments"`
+	PayloadLen  int64  `col:"payload_len"` // payload bytes on the wire (after unmasking, before any extension decoding)
+	Masked      bool   `col:"masked"`      // the (first) frame was masked
+	Compressed  bool   `col:"compressed"`  // RSV1 set on the first frame (permessage-deflate): the preview is not text
+	HasClose    bool   // a close frame with a status code
+	CloseCode   uint16 `col:"close_code,null=HasClose"`
+	CloseReason string `col:"close_reason,null=HasClose"`
 	HasPreview  bool   // a text message: Preview holds its first bytes
-	Preview     string // first PreviewLen bytes of a text message (as sent; may cut a UTF-8 sequence)
-	Payload     []byte // with Options.KeepPayloads: the payload, up to Options.MaxPayload
-	Truncated   bool   // the message did not end (connection end or gap), or Payload was capped
+	Preview     string `col:"preview,null=HasPreview"` // first PreviewLen bytes of a text message (as sent; may cut a UTF-8 sequence)
+	Payload     []byte `col:"payload,omitempty"`       // with Options.KeepPayloads: the payload, up to Options.MaxPayload
+	Truncated   bool   `col:"truncated"`               // the message did not end (connection end or gap), or Payload was capped
 }
 
 // Sink receives rows and warnings.
