@@ -536,9 +536,10 @@ func (h *handler) startReq(p *half, line []byte) bool {
 	if len(uri) == 0 && version == nil {
 		return false
 	}
-	if p.anyMethod && version == nil {
-		// An unknown method opened the stream: without a version the
-		// line is too weak a sign of HTTP.
+	if p.anyMethod && version == nil && uri[0] != '/' {
+		// An unknown method opened the stream: without a version, only
+		// an origin-form target ("CCM_POST /x") makes the line an
+		// HTTP/0.9 request, as Zeek reads it; "NICK alice" is not HTTP.
 		return false
 	}
 	h.pendingLimit(p)
