@@ -10,8 +10,14 @@ DEMO_PCAP := testdata/mkcapture-small.pcap
 export CGO_ENABLED := 1
 
 # Debian packages: libpcap for live capture/BPF, the peer tools the
-# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow).
-DEB_PKGS := libpcap-dev tshark tcpdump tcpflow
+# conformance tests compare against (tshark, capinfos, tcpdump, tcpflow;
+# cmark-gfm, GitHub's Markdown renderer, for the Markdown escaping test).
+DEB_PKGS := libpcap-dev tshark tcpdump tcpflow cmark-gfm
+# xmllint checks pcapq diff's JUnit against its schema; the rest is what
+# ../shared/tools/mkcapture drives (the diff acceptance test records with it).
+DEB_PKGS += libxml2-utils nginx wrk dnsmasq-base bind9-dnsutils iputils-ping nftables ethtool
+# Headless Chromium: the report and serve pages are tested in a real browser.
+DEB_PKGS += chromium
 # node and npm (DuckDB's Node client opens our files in a test) come from
 # Debian only when no node is installed already.
 NODE_PKGS := $(shell command -v npm >/dev/null 2>&1 || echo nodejs npm)

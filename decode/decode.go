@@ -10,9 +10,15 @@ import (
 const (
 	KindTruncatedIP      = "truncated_IP"   // IP total length larger than the frame on the wire (clamped)
 	KindBadIPLength      = "bad_IP_length"  // IP total length smaller than the IP header(s)
-	KindBadUDPLength     = "bad_UDP_length" // UDP length < 8 or larger than the IP payload
+	KindBadUDPLength     = "bad_UDP_length" // UDP length < 8 or larger than the IP payload (a first fragment's may be larger)
 	KindBadNFLOGTLV      = "bad_NFLOG_TLV"  // NFLOG TLV length < 4 or beyond the data
 	KindTooManyNFLOGTLVs = "too_many_NFLOG_TLVs"
+	// KindSmallFragment: a first fragment with more to come ends inside
+	// its TCP or UDP header (RFC 1858's tiny fragment); the fields it
+	// holds are kept. Zeek logs this weird for every non-last fragment
+	// under 64 bytes; the decoder sees only first fragments, and names
+	// only those that split the transport header.
+	KindSmallFragment = "excessively_small_fragment"
 )
 
 // Limits on how far the decoder follows input-controlled chains. Each is
@@ -518,9 +524,37 @@ func setPayload(p *Packet, b []byte, hl int) {
 	}
 }
 
+// firstFragment reports whether the datagram being decoded is the first
+// of several fragments: its transport header describes the whole
+// datagram, of which this frame holds only the start.
+func (p *Packet) firstFragment() bool { return p.MoreFrags && p.FragOffset == 0 }
+
+// shortHeader records a transport header that ends before its fixed part
+// does: the first fragment of a datagram whose header continues in the
+// next fragment (when the whole fragment was captured), or else a
+// capture cut by the snap length. The ports are kept when present (the
+// first 4 bytes of TCP and UDP, as tshark shows them).
+func shortHeader(p *Packet, b []byte, off int) {
+	if len(b) >= 4 {
+		p.HasPorts = true
+		p.SrcPort = be16(b)
+		p.DstPort = be16(b[2:])
+	}
+	if p.firstFragment() && len(b) == p.IPPayloadLen {
+		p.warn(KindSmallFragment, off)
+		return
+	}
+	p.warn(KindTruncatedHeader, off)
+}
+
 func decodeUDP(p *Packet, b []byte, off int) {
 	if len(b) < 8 {
-		p.warn(KindTruncatedHeader, off)
+		// The length field is missing: the IP length gives it, as for a
+		// bad UDP length below.
+		if p.IPPayloadLen >= 8 {
+			p.PayloadLen = p.IPPayloadLen - 8
+		}
+		shortHeader(p, b, off)
 		return
 	}
 	p.HasPorts = true
@@ -528,7 +562,9 @@ func decodeUDP(p *Packet, b []byte, off int) {
 	p.DstPort = be16(b[2:])
 	ulen := int(be16(b[4:]))
 	switch {
-	case ulen >= 8 && ulen <= p.IPPayloadLen:
+	case ulen >= 8 && (ulen <= p.IPPayloadLen || p.firstFragment()):
+		// A first fragment's UDP length counts the whole datagram
+		// (tshark's udp.length); Payload is the part in this frame.
 		p.PayloadLen = ulen - 8
 	case ulen == 0 && (p.IPTotalLen == 0 || p.IPVersion == 6):
 		// Jumbogram or TSO: the IP layer gives the length.
@@ -552,7 +588,9 @@ func decodeUDP(p *Packet, b []byte, off int) {
 
 func decodeTCP(p *Packet, b []byte, off int) {
 	if len(b) < 20 {
-		p.warn(KindTruncatedHeader, off)
+		// The ports only: Zeek ignores a TCP header shorter than 20
+		// bytes, and HasTCP stays false so the flow tracker does too.
+		shortHeader(p, b, off)
 		return
 	}
 	p.HasPorts = true
@@ -566,6 +604,16 @@ func decodeTCP(p *Packet, b []byte, off int) {
 	thl := int(b[12]>>4) * 4
 	p.TCPHeaderLen = thl
 	if thl < 20 || thl > p.IPPayloadLen {
+		if thl >= 20 && p.firstFragment() {
+			// The options continue in the next fragment: keep those here.
+			if len(b) == p.IPPayloadLen {
+				p.warn(KindSmallFragment, off)
+			} else {
+				p.warn(KindTruncatedHeader, off)
+			}
+			decodeTCPOptions(p, b[20:], off+20)
+			return
+		}
 		p.warn(KindBadTCPHeaderLength, off+12)
 		return
 	}

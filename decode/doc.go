@@ -25,9 +25,17 @@
 // headers declare (tcp.len, udp.length-8), computed from the IP lengths, so
 // Ethernet padding is never payload; when the IP total length is 0 (TSO,
 // Linux BIG TCP) it comes from the frame's length on the wire. len(p.Payload)
-// is smaller than p.PayloadLen when the snap length cut the frame. For ICMP
-// the 8-byte ICMP header is not payload; for later fragments and protocols
-// without a decoder (GRE, ESP, ...) Payload is the whole IP payload.
+// is smaller than p.PayloadLen when the snap length cut the frame, and in
+// the first fragment of a UDP datagram (its UDP length counts the whole
+// datagram, as tshark's udp.length). For ICMP the 8-byte ICMP header is not
+// payload; for later fragments and protocols without a decoder (GRE, ESP,
+// ...) Payload is the whole IP payload.
+//
+// A TCP or UDP header cut short keeps its ports (HasPorts) as tshark shows
+// them; HasTCP needs the 20-byte fixed header, as Zeek does. The warning
+// says why it is short: truncated_header when the snap length cut it,
+// excessively_small_fragment when a first fragment with more to come ends
+// inside it (the header continues in the next fragment).
 //
 // Link types: Ethernet II and 802.3 LLC/SNAP, 802.1Q/802.1ad VLAN tags, MPLS
 // (IP guessed from the first nibble after the bottom of the stack; EtherType

@@ -21,11 +21,19 @@ func linkIndex(lt LinkType) uint8 {
 // FuzzDecode checks that Decode never panics on any frame of any link type,
 // that Payload stays inside the frame and within PayloadLen unless a
 // warning says why not, and that warning offsets point into the frame.
-// Seeds: the hand-built frames of every link type (handFrames) and, when
-// the external corpus is present, the first frames of each capture.
+// Seeds: the hand-built frames of every link type (handFrames), the frames
+// of gen-ip-first-fragments.pcap and, when the external corpus is present,
+// the first frames of each capture.
 func FuzzDecode(f *testing.F) {
 	for _, fr := range handFrames() {
 		f.Add(linkIndex(fr.lt), fr.data, uint16(0))
+	}
+	for _, fr := range genFirstFragments() {
+		data, extra := fr.data, 0
+		if fr.capLen > 0 { // cut by the snap length
+			data, extra = fr.data[:fr.capLen], len(fr.data)-fr.capLen
+		}
+		f.Add(linkIndex(LinkEthernet), data, uint16(extra))
 	}
 	for _, fr := range corpusSample(3) {
 		f.Add(linkIndex(fr.lt), fr.data, uint16(fr.origLen-len(fr.data)))

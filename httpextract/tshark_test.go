@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // Request/response pairing on real captures, checked against tshark.
@@ -51,9 +53,7 @@ const (
 
 func tsharkPairing(t *testing.T, file string, by pairBy) []tsharkTx {
 	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: the pairing comparison needs it")
-	}
+	testenv.Tool(t, "tshark")
 	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "http",
 		"-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=\x01",
 		"-e", "frame.number", "-e", "frame.time_epoch", "-e", "http.request.method", "-e", "http.request.uri",

@@ -69,9 +69,6 @@ func (s *freeSet) remove(o uint32) bool {
 	return true
 }
 
-// arenaSize bounds the arena; past it the pool uses Go memory.
-const arenaSize = 256 << 20
-
 const hugePage = 2 << 20
 
 // initFree makes the whole of mem free: blocks of the largest class that

@@ -3,7 +3,11 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -61,10 +65,15 @@ type collector struct {
 	flushAt int // packet rows that make the next write
 
 	flows, events, http, bodies, warns *tableBuilder
+	open                               *tableBuilder // flows_open rows of the last tick
+	linkTypes                          []uint32      // distinct link types so far, for Commit's summary
 	flowCol                            *array.Int64Builder
 	dirCol                             *array.BooleanBuilder
 	packetsSchema                      *arrow.Schema
 	jsonBuf                            []byte // scratch for header JSON
+
+	warnKept       map[string]int   // warnings rows written per kind
+	warnNotWritten map[string]int64 // warnings past MaxWarningsPerKind per kind
 }
 
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
@@ -80,10 +89,14 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		http:    newTableBuilder(mem, schema.HTTPData, 1<<12),
 		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
 		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
+		open:    newTableBuilder(mem, schema.FlowsOpen, 0),
 		flowCol: array.NewInt64Builder(mem),
 		dirCol:  array.NewBooleanBuilder(mem),
 
 		packetsSchema: schema.PacketsData.ArrowSchema(),
+
+		warnKept:       map[string]int{},
+		warnNotWritten: map[string]int64{},
 	}
 	defer c.release()
 	// The first writes are small so that DuckDB, whose inserts are the
@@ -108,7 +121,32 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		if p.opts.Progress != nil {
 			p.opts.Progress(Progress{Packets: p.sum.Packets, BytesRead: b.bytesRead})
 		}
+		tick := b.tick
 		p.free <- b
+		if tick {
+			// Everything so far goes to the sink, then the commit.
+			if err := c.flush(send, true); err != nil {
+				return err
+			}
+			if p.committer != nil {
+				// Only the counts the collector keeps: other fields of
+				// p.sum are written by other stages.
+				s := &p.sum
+				sum := Summary{
+					LinkTypes: append([]uint32(nil), c.linkTypes...),
+					Packets:   s.Packets, Bytes: s.Bytes, FirstTs: s.FirstTs, LastTs: s.LastTs,
+					Warnings: s.Warnings, Flows: s.Flows, Events: s.Events, HTTP: s.HTTP,
+				}
+				w := write{commit: &sum}
+				if c.open.rows > 0 {
+					w.recs = []arrow.RecordBatch{c.open.take()}
+				}
+				if err := send(w); err != nil {
+					return err
+				}
+			}
+			continue
+		}
 		if c.pktRows >= c.flushAt {
 			if err := c.flush(send, false); err != nil {
 				return err
@@ -127,7 +165,17 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 			d.TimedOut, d.Evicted, d.TooBig, d.Malformed, d.Fragments, d.Reassembled)})
 	}
 	for _, w := range p.r.Warnings() {
+		if w.Kind == KindWarningsNotWritten && w.of != "" {
+			c.warnNotWritten[w.of] += w.notWritten // the reader's own count
+			continue
+		}
 		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})
+	}
+	for _, kind := range slices.Sorted(maps.Keys(c.warnNotWritten)) {
+		n := c.warnNotWritten[kind]
+		w := notWrittenWarning(kind, n)
+		c.writeWarning(warnRow{offset: -1, kind: w.Kind, detail: w.Detail})
+		p.sum.WarningsNotWritten += n
 	}
 	p.sum.Format = p.r.Format()
 	p.sum.LinkTypes = p.r.LinkTypes()
@@ -138,7 +186,7 @@ func (c *collector) release() {
 	for _, r := range c.packets {
 		r.Release()
 	}
-	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
+	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns, c.open} {
 		tb.rb.Release()
 	}
 	c.flowCol.Release()
@@ -183,11 +231,17 @@ func (c *collector) addBatch(b *batch) {
 				c.dirCol.UnsafeAppendBoolToBitmap(false)
 			}
 			m := &b.meta[i]
-			if s.Packets == 0 || m.ts < s.FirstTs {
-				s.FirstTs = m.ts
+			if len(c.linkTypes) == 0 || m.linkType != c.linkTypes[len(c.linkTypes)-1] {
+				c.seeLinkType(m.linkType)
 			}
-			if s.Packets == 0 || m.ts > s.LastTs {
-				s.LastTs = m.ts
+			if !m.noTs {
+				if s.Timed == 0 || m.ts < s.FirstTs {
+					s.FirstTs = m.ts
+				}
+				if s.Timed == 0 || m.ts > s.LastTs {
+					s.LastTs = m.ts
+				}
+				s.Timed++
 			}
 			s.Packets++
 			s.Bytes += int64(m.capLen)
@@ -202,6 +256,9 @@ func (c *collector) addBatch(b *batch) {
 		c.pktRows += n
 	}
 	for _, w := range b.warns {
+		if c.full(w.kind) {
+			continue // counted, not worded
+		}
 		w.detail = decodeWarnDetail(w.kind, b, w.frame)
 		c.addWarning(w)
 	}
@@ -215,6 +272,10 @@ func (c *collector) addBatch(b *batch) {
 		out.http = append(out.http, so.http...)
 		out.bodies = append(out.bodies, so.bodies...)
 		out.warns = append(out.warns, so.warns...)
+		out.endedEarly += so.endedEarly
+	}
+	if b.final {
+		out.warns = mergePressure(out.warns, out.endedEarly)
 	}
 	sort.SliceStable(out.flows, func(i, j int) bool { return out.flows[i].FlowID < out.flows[j].FlowID })
 	sort.SliceStable(out.events, func(i, j int) bool {
@@ -240,9 +301,73 @@ func (c *collector) addBatch(b *batch) {
 	for _, w := range out.warns {
 		c.addWarning(w)
 	}
+	if b.tick {
+		var open []*tcpsession.Flow
+		for i := range b.shardOut {
+			open = append(open, b.shardOut[i].open...)
+		}
+		sort.Slice(open, func(i, j int) bool { return open[i].FlowID < open[j].FlowID })
+		for _, f := range open {
+			c.addFlowTo(c.open, f)
+		}
+	}
 }
 
+// seeLinkType adds lt to the link types seen, in order of first appearance.
+func (c *collector) seeLinkType(lt uint32) {
+	for _, x := range c.linkTypes {
+		if x == lt {
+			return
+		}
+	}
+	c.linkTypes = append(c.linkTypes, lt)
+}
+
+// kindFlowTablePressure is tcpsession's warning, at the end of a capture,
+// that some flows ended before their close delay because MaxFlows flows
+// were live; its detail starts with how many.
+const kindFlowTablePressure = "flow_table_pressure"
+
+// mergePressure makes the flow_table_pressure warnings of the shards one,
+// with the total count: one row per capture, as with one shard.
+func mergePressure(ws []warnRow, total int64) []warnRow {
+	out := ws[:0]
+	var first *warnRow
+	for _, w := range ws {
+		if w.kind != kindFlowTablePressure {
+			out = append(out, w)
+		} else if first == nil {
+			first = &w
+		}
+	}
+	if first == nil {
+		return out
+	}
+	w := *first
+	w.detail = strconv.FormatInt(total, 10) + strings.TrimLeft(w.detail, "0123456789")
+	return append(out, w)
+}
+
+// full reports whether the warnings of kind have reached
+// MaxWarningsPerKind, counting one more not written if so.
+func (c *collector) full(kind string) bool {
+	if c.warnKept[kind] < MaxWarningsPerKind {
+		return false
+	}
+	c.warnNotWritten[kind]++
+	return true
+}
+
+// addWarning writes w unless its kind is full.
 func (c *collector) addWarning(w warnRow) {
+	if c.full(w.kind) {
+		return
+	}
+	c.warnKept[w.kind]++
+	c.writeWarning(w)
+}
+
+func (c *collector) writeWarning(w warnRow) {
 	tb := c.warns
 	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
 	appendOptI64(tb.col("frame"), w.frame, w.frame > 0)
@@ -297,7 +422,12 @@ func appendOptMs(b array.Builder, ns int64, ok bool) {
 }
 
 func (c *collector) addFlow(f *tcpsession.Flow) {
-	tb := c.flows
+	c.addFlowTo(c.flows, f)
+	c.p.sum.Flows++
+}
+
+// addFlowTo appends f to flows or flows_open, which have the same columns.
+func (c *collector) addFlowTo(tb *tableBuilder, f *tcpsession.Flow) {
 	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
 	tb.col("flow_id").(*array.Int64Builder).Append(f.FlowID)
 	appendOptStr(tb.col("community_id"), f.CommunityID)
@@ -331,8 +461,8 @@ func (c *collector) addFlow(f *tcpsession.Flow) {
 	appendOptStr(tb.col("service"), f.Service)
 	tb.col("evicted").(*array.BooleanBuilder).Append(f.Evicted)
 	tb.col("capped").(*array.BooleanBuilder).Append(f.Capped)
+	tb.col("open").(*array.BooleanBuilder).Append(f.Open)
 	tb.endRow()
-	c.p.sum.Flows++
 }
 
 func (c *collector) addEvent(e *tcpsession.Event) {

@@ -84,7 +84,7 @@ func checkErr(t *testing.T, err error) {
 	if !errors.As(err, &fe) {
 		t.Fatalf("error %v (%T) is not a *FormatError", err, err)
 	}
-	for _, s := range []error{ErrNotCapture, ErrTruncated, ErrRecordTooLong, ErrBadBlock} {
+	for _, s := range []error{ErrNotCapture, ErrTruncated, ErrRecordTooLong, ErrBadBlock, ErrRatio, ErrCorrupt} {
 		if fe.Err == s {
 			return
 		}

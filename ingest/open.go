@@ -3,10 +3,12 @@ package ingest
 import (
 	"bufio"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -20,6 +22,20 @@ var (
 // zstdMaxWindow bounds the memory a zstd frame may make the decoder allocate.
 // zstd's largest standard window (level 22, --long=27) is 128 MiB.
 const zstdMaxWindow = 128 << 20
+
+// DefaultMaxRatio bounds decompression: a gzip or zstd stream may expand
+// to at most this many bytes per compressed byte consumed, past its first
+// ratioGrace bytes. Real captures stay far below it (the most compressible
+// of the corpus, TSO segments of zeros, is 260:1 with gzip -9 and 631:1
+// with zstd -19 --long); a stream of zeros, the cheapest way to make a
+// reader do work, is 1030:1 with gzip and 30000:1 with zstd. Reading stops
+// there with ErrRatio (the rows before are kept); Options.MaxRatio raises
+// the bound.
+const DefaultMaxRatio = 1000
+
+// ratioGrace is the output a stream may produce whatever its ratio, so a
+// small, very compressible capture is read whole.
+const ratioGrace = 1 << 20
 
 // Open opens the capture at path ("-" is standard input) and returns a Reader
 // for it and a Closer that releases the file. Gzip and zstd compression are
@@ -82,8 +98,9 @@ func NewReader(r io.Reader, name string) (Reader, error) {
 // records larger than the buffer.
 func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error) {
 	src := &countingReader{r: r}
-	in := input{name: name, src: src, size: size}
-	br := bufio.NewReaderSize(src, bufSize)
+	g := &guard{r: src}
+	in := input{name: name, src: src, size: size, guard: g}
+	br := bufio.NewReaderSize(g, bufSize)
 	head, err := br.Peek(4)
 	if len(head) == 0 && err == io.EOF {
 		return nil, in.formatErr(0, ErrNotCapture, "file is empty (0 bytes), want a pcap or pcapng capture")
@@ -94,21 +111,29 @@ func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error
 	wrapped := ""
 	switch {
 	case hasPrefix(head, magicGzip):
-		zr, err := gzip.NewReader(br)
+		consumed := &consumedCounter{br: br}
+		zr, err := gzip.NewReader(consumed)
 		if err != nil {
 			return nil, in.ioErr(0, "gzip header", err)
 		}
 		wrapped = "gzip"
 		in.close = func() { zr.Close() }
-		br = bufio.NewReaderSize(zr, bufSize)
+		g = &guard{r: zr, consumed: consumed, maxRatio: DefaultMaxRatio, wrapped: wrapped}
+		in.guard = g
+		br = bufio.NewReaderSize(g, bufSize)
 	case hasPrefix(head, magicZstd):
-		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		consumed := &consumedCounter{br: br}
+		// One goroutine: the decoder reads and decodes when asked, in
+		// the caller's goroutine.
+		zr, err := zstd.NewReader(consumed, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		wrapped = "zstd"
 		in.close = zr.Close
-		br = bufio.NewReaderSize(zr, bufSize)
+		g = &guard{r: zr, consumed: consumed, maxRatio: DefaultMaxRatio, wrapped: wrapped}
+		in.guard = g
+		br = bufio.NewReaderSize(g, bufSize)
 	}
 	in.br = br
 	in.wrapped = wrapped
@@ -168,4 +193,108 @@ func describeMagic(b []byte) string {
 		s += fmt.Sprintf(", only %d bytes", len(b))
 	}
 	return s
+}
+
+// consumedCounter counts the compressed bytes a decompressor consumes. It
+// is an io.ByteReader, so gzip reads no further than it needs.
+type consumedCounter struct {
+	br *bufio.Reader
+	n  int64
+}
+
+func (c *consumedCounter) Read(p []byte) (int, error) {
+	n, err := c.br.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *consumedCounter) ReadByte() (byte, error) {
+	b, err := c.br.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
+// guard is the stream a parser reads (through its buffer): it stops the
+// stream once interrupted (Run's context is done), and a decompressed
+// stream once it expands past maxRatio. It runs once per buffer refill,
+// not per record.
+type guard struct {
+	r        io.Reader
+	consumed *consumedCounter // compressed bytes consumed; nil for a plain stream
+	maxRatio int64            // 0: no bound
+	wrapped  string
+	out      int64 // bytes produced
+
+	stopped atomic.Bool
+	stopErr error // set before stopped
+}
+
+func (g *guard) Read(p []byte) (int, error) {
+	if g.stopped.Load() {
+		return 0, g.stopErr
+	}
+	n, err := g.r.Read(p)
+	g.out += int64(n)
+	if g.consumed != nil && g.maxRatio > 0 && g.out > ratioGrace && g.out > g.maxRatio*g.consumed.n {
+		return n, &ratioError{wrapped: g.wrapped, out: g.out, in: g.consumed.n, max: g.maxRatio}
+	}
+	return n, err
+}
+
+// interrupt makes every later Read fail with err, as an error of the
+// source.
+func (g *guard) interrupt(err error) {
+	g.stopErr = &sourceError{err}
+	g.stopped.Store(true)
+}
+
+// ratioError is a decompressed stream past the ratio bound.
+type ratioError struct {
+	wrapped string
+	out, in int64
+	max     int64
+}
+
+func (e *ratioError) Error() string {
+	return fmt.Sprintf("the %s stream expanded to %d bytes from %d compressed bytes, over %d:1 (a decompression bomb?); the rest is not read. If the capture is genuine, raise the bound (pcapq ingest --max-ratio)",
+		e.wrapped, e.out, e.in, e.max)
+}
+
+// interrupter is implemented by this package's readers: Run applies its
+// decompression bound and its cancellation through it.
+type interrupter interface {
+	setMaxRatio(n int)
+	interrupt(err error)
+}
+
+var (
+	_ interrupter = (*pcapReader)(nil)
+	_ interrupter = (*pcapngReader)(nil)
+)
+
+// setMaxRatio sets the decompression bound: 0 is DefaultMaxRatio, a
+// negative value none.
+func (in *input) setMaxRatio(n int) {
+	switch {
+	case n == 0:
+		n = DefaultMaxRatio
+	case n < 0:
+		n = 0
+	}
+	in.guard.maxRatio = int64(n)
+}
+
+func (in *input) interrupt(err error) { in.guard.interrupt(err) }
+
+func (p *pcapReader) setMaxRatio(n int)     { p.in.setMaxRatio(n) }
+func (p *pcapReader) interrupt(err error)   { p.in.interrupt(err) }
+func (p *pcapngReader) setMaxRatio(n int)   { p.in.setMaxRatio(n) }
+func (p *pcapngReader) interrupt(err error) { p.in.interrupt(err) }
+
+func isRatioErr(err error) (*ratioError, bool) {
+	var re *ratioError
+	ok := errors.As(err, &re)
+	return re, ok
 }

@@ -3,13 +3,18 @@ package ingest
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 func gzipBytes(t testing.TB, b []byte) []byte {
@@ -166,5 +171,82 @@ func TestOpenStdin(t *testing.T) {
 func TestOpenMissingFile(t *testing.T) {
 	if _, _, err := Open(filepath.Join(t.TempDir(), "nope.pcap")); !os.IsNotExist(err) {
 		t.Errorf("err %v, want not-exist", err)
+	}
+}
+
+// Compressed data the decompressor rejects is damage: the records before
+// it are kept and reading stops with ErrCorrupt (it failed the run
+// before; found by FuzzPipeline). A gzip stream whose one flipped byte
+// only the final CRC catches gives every record first, as capinfos reads
+// it ("An error occurred after reading 2000 packets ... bad CRC"; checked
+// when capinfos is installed).
+func TestOpenCorruptCompressed(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	var recs []pcapRec
+	for i := range 2000 {
+		data := make([]byte, 200)
+		for j := range data {
+			data[j] = byte(rnd.Uint32()) // incompressible: stored blocks
+		}
+		recs = append(recs, pcapRec{Sec: uint32(1_500_000_000 + i), Data: data})
+	}
+	raw := buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
+	stored := gzipBytes(t, raw)
+	stored[len(stored)/2] ^= 0xff
+	zcorrupt := zstdBytes(t, raw)
+	zcorrupt[len(zcorrupt)/2] ^= 0xff
+	for _, tc := range []struct {
+		name string
+		data []byte
+		keep int // -1: some, not all
+	}{
+		{"gzip crc", stored, 2000},
+		{"zstd", zcorrupt, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := readAll(t, mustReader(t, tc.data))
+			fe := wantFormatErr(t, err, ErrCorrupt, -1)
+			if fe.File != "test" || !strings.Contains(fe.Detail, "corrupt") {
+				t.Errorf("error %v", err)
+			}
+			if tc.keep >= 0 && len(got) != tc.keep || tc.keep < 0 && len(got) == 0 {
+				t.Errorf("kept %d records, want %d", len(got), tc.keep)
+			}
+			if tc.name != "gzip crc" {
+				return
+			}
+			testenv.Tool(t, "capinfos")
+			path := filepath.Join(t.TempDir(), "corrupt.pcap.gz")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := exec.Command("capinfos", "-c", path).CombinedOutput()
+			if !strings.Contains(string(out), "error occurred after reading 2000 packets") {
+				t.Errorf("capinfos: %s", out)
+			}
+		})
+	}
+}
+
+// An error of the source itself (the disk, the pipe) under a decompressor
+// is no damage: it is returned as it is, naming the file and offset, and
+// fails the run.
+func TestOpenSourceErrorUnderDecompressor(t *testing.T) {
+	fire := errors.New("disk on fire")
+	for _, comp := range []string{"gzip", "zstd"} {
+		raw := testCaptures()["pcap"]
+		data := gzipBytes(t, raw)
+		if comp == "zstd" {
+			data = zstdBytes(t, raw)
+		}
+		src := io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(fire))
+		rd, err := NewReader(src, "f")
+		if err == nil {
+			_, err = readAll(t, rd)
+		}
+		var fe *FormatError
+		if !errors.Is(err, fire) || errors.As(err, &fe) || !strings.HasPrefix(err.Error(), "f: offset ") {
+			t.Errorf("%s: error %v, want the source's error, not damage", comp, err)
+		}
 	}
 }

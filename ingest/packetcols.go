@@ -129,12 +129,20 @@ func (b *packetBuilder) build(bt *batch) []arrow.Array {
 		p := &bt.pkts[i]
 		b.capture.UnsafeAppend(b.captureID)
 		b.frame.UnsafeAppend(bt.firstFrame + int64(i))
-		b.ts.UnsafeAppend(arrow.Timestamp(m.ts))
+		if m.noTs {
+			b.ts.UnsafeAppendBoolToBitmap(false)
+		} else {
+			b.ts.UnsafeAppend(arrow.Timestamp(m.ts))
+		}
 		b.iface.UnsafeAppend(m.iface)
 		b.linkType.UnsafeAppend(int32(m.linkType))
 		b.capLen.UnsafeAppend(m.capLen)
 		b.origLn.UnsafeAppend(m.origLen)
-		b.offset.UnsafeAppend(m.offset)
+		if m.offset >= 0 {
+			b.offset.UnsafeAppend(m.offset)
+		} else { // a live capture without a pcapng copy
+			b.offset.UnsafeAppendBoolToBitmap(false)
+		}
 		if p.HasEth {
 			b.ethSrc.UnsafeAppend(macInt(&p.EthSrc))
 			b.ethDst.UnsafeAppend(macInt(&p.EthDst))

@@ -109,8 +109,16 @@ func newPcap(in input) (*pcapReader, error) {
 }
 
 // Next reads the next record into r. r.Data is reused: it is valid until the
-// next call to Next.
+// next call to Next, and empty after an error.
 func (p *pcapReader) Next(r *Record) error {
+	if err := p.next(r); err != nil {
+		r.Data = r.Data[:0]
+		return err
+	}
+	return nil
+}
+
+func (p *pcapReader) next(r *Record) error {
 	if p.err != nil {
 		return p.err
 	}
@@ -154,21 +162,33 @@ func (p *pcapReader) Next(r *Record) error {
 		} else {
 			p.stop(p.in.ioErr(p.in.off, "record data", err))
 		}
-		r.Data = r.Data[:0]
 		return p.err
 	}
-	if caplen > p.snaplen && p.snaplen != 0 && !p.warns.count() {
+	if caplen > p.snaplen && p.snaplen != 0 && !p.warns.count("caplen_exceeds_snaplen") {
 		p.warns.add(off, "caplen_exceeds_snaplen",
 			"record has %d captured bytes, more than the file snaplen %d", caplen, p.snaplen)
 	}
-	if caplen > origlen && !p.warns.count() {
+	if caplen > origlen && !p.warns.count("caplen_exceeds_origlen") {
 		p.warns.add(off, "caplen_exceeds_origlen",
 			"record has %d captured bytes, more than its original length %d", caplen, origlen)
 	}
-	if p.nano {
-		r.Ts = int64(sec)*1e9 + int64(frac)
-	} else {
-		r.Ts = int64(sec)*1e9 + int64(frac)*1e3
+	// A fraction of a second past a second is no time: tshark and tcpdump
+	// print its digits after the point ("1500000000.1234567").
+	r.Ts, r.NoTs = int64(sec)*1e9, false
+	switch {
+	case p.nano && frac < 1e9:
+		r.Ts += int64(frac)
+	case !p.nano && frac < 1e6:
+		r.Ts += int64(frac) * 1e3
+	default:
+		r.Ts, r.NoTs = 0, true
+		if !p.warns.count(KindBadTimestamp) {
+			unit, most := "microsecond", 999999
+			if p.nano {
+				unit, most = "nanosecond", 999999999
+			}
+			p.warns.add(off, KindBadTimestamp, "record's %s field is %d, over %d; the time is stored as NULL", unit, frac, most)
+		}
 	}
 	r.CapLen = int(caplen)
 	r.OrigLen = int(origlen)

@@ -125,9 +125,14 @@ func (g *ngBuilder) epb(ifc uint32, ts uint64, origLen uint32, data []byte) *ngB
 }
 
 func (g *ngBuilder) pb(ifc uint16, ts uint64, origLen uint32, data []byte) *ngBuilder {
+	return g.pbd(ifc, 0, ts, origLen, data)
+}
+
+// pbd appends an obsolete packet block with a drop count.
+func (g *ngBuilder) pbd(ifc, drops uint16, ts uint64, origLen uint32, data []byte) *ngBuilder {
 	o := g.o()
 	body := o.AppendUint16(nil, ifc)
-	body = o.AppendUint16(body, 0) // drops
+	body = o.AppendUint16(body, drops)
 	body = o.AppendUint32(body, uint32(ts>>32))
 	body = o.AppendUint32(body, uint32(ts))
 	body = o.AppendUint32(body, uint32(len(data)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,9 +19,13 @@ func readAll(t testing.TB, rd Reader) ([]Record, error) {
 	for n := 0; ; n++ {
 		err := rd.Next(&r)
 		if err != nil {
+			if len(r.Data) != 0 {
+				t.Errorf("Next returned %v and %d bytes of data, want none", err, len(r.Data))
+			}
 			// Errors are sticky.
-			if err2 := rd.Next(&r); err2 != err {
-				t.Errorf("second Next after %v returned %v, want the same error", err, err2)
+			r.Data = append(r.Data, 1)
+			if err2 := rd.Next(&r); err2 != err || len(r.Data) != 0 {
+				t.Errorf("second Next after %v returned %v (%d bytes), want the same error and no data", err, err2, len(r.Data))
 			}
 			return out, err
 		}
@@ -118,6 +123,21 @@ func TestPcapVariants(t *testing.T) {
 // Before format 2.3 the caplen and len fields were the other way round;
 // libpcap and Wireshark swap them back.
 func TestPcapVersion21SwapsLengths(t *testing.T) {
+	t.Run("2.3", func(t *testing.T) {
+		// Written both ways: swapped back only when caplen > len.
+		b := buildPcap(false, pcapMicroBE, 2, 3, 1600, 1,
+			pcapRec{CapLen: 100, OrigLen: 1500, Data: pkt(100, 0)},
+			pcapRec{CapLen: 1500, OrigLen: 100, Data: pkt(100, 1)})
+		got, err := readAll(t, mustReader(t, b))
+		if err != io.EOF || len(got) != 2 {
+			t.Fatalf("got %d records, err %v", len(got), err)
+		}
+		for i, r := range got {
+			if r.CapLen != 100 || r.OrigLen != 1500 {
+				t.Errorf("record %d: CapLen %d OrigLen %d, want 100 1500", i, r.CapLen, r.OrigLen)
+			}
+		}
+	})
 	b := buildPcap(false, pcapMicroBE, 2, 1, 1600, 1)
 	o := order(false)
 	b = o.AppendUint32(b, 1)
@@ -269,6 +289,46 @@ func TestPcapRecordsAroundReadBuffer(t *testing.T) {
 	}
 }
 
+// Alexey Kuznetzov's format: 8 more bytes after each record header
+// (ifindex, protocol, packet type), in both byte orders, as tshark reads
+// it (checked by hand: tshark -T fields -e frame.time_epoch -e frame.len).
+func TestPcapKuznetzov(t *testing.T) {
+	for _, le := range []bool{true, false} {
+		o := order(le)
+		b := buildPcap(le, pcapKuzBE, 2, 4, 65535, 1)
+		for i := range 2 {
+			b = o.AppendUint32(b, uint32(1_500_000_000+i))
+			b = o.AppendUint32(b, uint32(i+1))
+			b = o.AppendUint32(b, 60)
+			b = o.AppendUint32(b, uint32(60+i))
+			b = o.AppendUint32(b, 3)     // ifindex
+			b = o.AppendUint16(b, 0x800) // protocol
+			b = append(b, 0, 0)          // packet type, padding
+			b = append(b, pkt(60, byte(i))...)
+		}
+		got, err := readAll(t, mustReader(t, b))
+		if err != io.EOF || len(got) != 2 {
+			t.Fatalf("le %v: %d records, err %v", le, len(got), err)
+		}
+		for i, r := range got {
+			if r.Ts != int64(1_500_000_000+i)*1e9+int64(i+1)*1e3 || r.CapLen != 60 || r.OrigLen != 60+i || !bytes.Equal(r.Data, pkt(60, byte(i))) || r.Offset != int64(24+i*84) {
+				t.Errorf("le %v: record %d: %+v", le, i, r)
+			}
+		}
+	}
+}
+
+// A snaplen of 0 means no snaplen: no record exceeds it.
+func TestPcapSnaplenZero(t *testing.T) {
+	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 0, 1, pcapRec{Data: pkt(100, 0)}))
+	if got, err := readAll(t, rd); err != io.EOF || len(got) != 1 {
+		t.Fatalf("%d records, err %v", len(got), err)
+	}
+	if ws := rd.Warnings(); len(ws) != 0 {
+		t.Errorf("warnings %v", ws)
+	}
+}
+
 // zeek-trunc-hdr.pcap: caplen 8 > snaplen 1. tcpdump and tshark read it.
 func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
 	b := buildPcap(true, pcapMicroBE, 2, 4, 1, 1, pcapRec{Data: pkt(8, 0), OrigLen: 78}, pcapRec{Data: pkt(4, 0), OrigLen: 2})
@@ -286,18 +346,35 @@ func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
 	}
 }
 
+// A reader keeps the first MaxWarningsPerKind warnings of each kind and
+// stands for the rest of each with one warnings_not_written warning.
 func TestWarningsBounded(t *testing.T) {
 	var recs []pcapRec
-	for range maxWarnings + 10 {
-		recs = append(recs, pcapRec{Data: pkt(8, 0)})
+	for range MaxWarningsPerKind + 10 {
+		recs = append(recs, pcapRec{Data: pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
 	}
+	recs = append(recs, pcapRec{Frac: 1e6, Data: pkt(1, 0)}) // one bad_timestamp
 	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 1, 1, recs...))
 	if _, err := readAll(t, rd); err != io.EOF {
 		t.Fatal(err)
 	}
-	ws := rd.Warnings()
-	if len(ws) != maxWarnings+1 || ws[maxWarnings].Kind != "too_many_warnings" || !strings.Contains(ws[maxWarnings].Detail, "10 more") {
-		t.Errorf("%d warnings, last %+v", len(ws), ws[len(ws)-1])
+	kinds := map[string]int{}
+	var notWritten []string
+	for _, w := range rd.Warnings() {
+		kinds[w.Kind]++
+		if w.Kind == KindWarningsNotWritten {
+			notWritten = append(notWritten, w.Detail)
+		}
+	}
+	if kinds["caplen_exceeds_snaplen"] != MaxWarningsPerKind || kinds["caplen_exceeds_origlen"] != MaxWarningsPerKind || kinds[KindBadTimestamp] != 1 {
+		t.Errorf("warnings by kind %v, want %d of each caplen kind and 1 bad_timestamp", kinds, MaxWarningsPerKind)
+	}
+	want := []string{
+		"10 more caplen_exceeds_origlen warnings not written (the first 1000 of each kind are)",
+		"10 more caplen_exceeds_snaplen warnings not written (the first 1000 of each kind are)",
+	}
+	if !slices.Equal(notWritten, want) {
+		t.Errorf("not-written warnings %q, want %q", notWritten, want)
 	}
 }
 
@@ -309,6 +386,7 @@ func TestNotCapture(t *testing.T) {
 		{"empty", "", "empty (0 bytes)"},
 		{"short", "ab", `61 62 ("ab"), only 2 bytes`},
 		{"pcap version 1", string(buildPcap(true, pcapMicroBE, 1, 0, 65535, 1)), "version 1.0"},
+		{"pcap version 3", string(buildPcap(true, pcapMicroBE, 3, 0, 65535, 1)), "version 3.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewReader(strings.NewReader(tc.in), "f")
@@ -337,5 +415,23 @@ func TestPcapNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per record, want 0", allocs)
+	}
+}
+
+// A short file claiming a big record costs memory for the bytes it holds,
+// not for the length it claims.
+func TestShortFileClaimingBigRecord(t *testing.T) {
+	b := buildPcap(true, pcapMicroBE, 2, 4, MaxRecordLen, 1, pcapRec{CapLen: MaxRecordLen, Data: pkt(100<<10, 0)})
+	rd := mustReader(t, b)
+	var r Record
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := rd.Next(&r)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTruncated) {
+		t.Fatalf("err %v, want ErrTruncated", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Errorf("reading 100 KiB of a record claiming %d bytes allocated %d bytes", MaxRecordLen, n)
 	}
 }

@@ -3,7 +3,9 @@ package ingest
 import (
 	"errors"
 	"io"
+	"math"
 	"math/bits"
+	"strconv"
 )
 
 // pcapng block types.
@@ -32,37 +34,73 @@ type iface struct {
 }
 
 // ns converts a timestamp in the interface's units to nanoseconds since the
-// epoch. Out-of-range values wrap; they come from the file.
-func (f *iface) ns(units uint64) int64 {
-	off := f.tsOffset * 1e9
-	if !f.pow2 {
+// epoch. ok is false when the time is outside what an int64 of nanoseconds
+// holds (1677-09-21 to 2262-04-11): the units come from the file, and a
+// wrapped value would be a wrong time.
+func (f *iface) ns(units uint64) (ns int64, ok bool) {
+	var t uint64 // the time without the offset, in ns
+	switch {
+	case !f.pow2 && f.res <= 9:
+		hi, lo := bits.Mul64(units, pow10[9-f.res])
+		if hi != 0 {
+			return 0, false
+		}
+		t = lo
+	case !f.pow2:
+		if f.res-9 < uint8(len(pow10)) {
+			t = units / pow10[f.res-9]
+		} // else finer than 10^-28 s: every 64-bit count is under a nanosecond
+	default:
+		// units * 1e9 / 2^res: 128-bit product, then shift.
+		hi, lo := bits.Mul64(units, 1e9)
 		switch {
-		case f.res == 6:
-			return int64(units)*1e3 + off
-		case f.res <= 9:
-			return int64(units)*pow10[9-f.res] + off
-		case f.res-9 < uint8(len(pow10)):
-			return int64(units/uint64(pow10[f.res-9])) + off
+		case f.res == 0:
+			if hi != 0 {
+				return 0, false
+			}
+			t = lo
+		case f.res < 64:
+			if hi>>f.res != 0 {
+				return 0, false
+			}
+			t = hi<<(64-f.res) | lo>>f.res
 		default:
-			return off
+			t = hi >> (f.res - 64)
 		}
 	}
-	// units * 1e9 / 2^res without overflow: 128-bit product, then shift.
-	hi, lo := bits.Mul64(units, 1e9)
-	var q uint64
-	switch {
-	case f.res == 0:
-		q = lo
-	case f.res < 64:
-		q = hi<<(64-f.res) | lo>>f.res
-	case f.res < 128:
-		q = hi >> (f.res - 64)
+	if t > math.MaxInt64 {
+		return 0, false
 	}
-	return int64(q) + off
+	off, ok := f.offsetNs()
+	if !ok {
+		return 0, false
+	}
+	ns = int64(t) + off
+	if off > 0 && ns < int64(t) {
+		return 0, false // past 2262
+	}
+	return ns, true
 }
 
-var pow10 = [...]int64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+// offsetNs is if_tsoffset in nanoseconds; ok is false when it does not fit.
+func (f *iface) offsetNs() (int64, bool) {
+	if f.tsOffset > math.MaxInt64/1_000_000_000 || f.tsOffset < math.MinInt64/1_000_000_000 {
+		return 0, false
+	}
+	return f.tsOffset * 1e9, true
+}
+
+// resolution describes the interface's time unit: "10^-6 s", "2^-32 s".
+func (f *iface) resolution() string {
+	if f.pow2 {
+		return "2^-" + strconv.Itoa(int(f.res)) + " s"
+	}
+	return "10^-" + strconv.Itoa(int(f.res)) + " s"
+}
+
+// pow10 holds every power of ten a uint64 holds.
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // pcapngReader reads pcapng: any number of sections, each with its own byte
 // order and interfaces.
@@ -89,9 +127,11 @@ func newPcapng(in input) (*pcapngReader, error) {
 }
 
 // Next reads the next packet (EPB, SPB or PB) into r, skipping other blocks.
-// r.Data is reused: it is valid until the next call to Next.
+// r.Data is reused: it is valid until the next call to Next, and empty
+// after an error.
 func (p *pcapngReader) Next(r *Record) error {
 	if p.err != nil {
+		r.Data = r.Data[:0]
 		return p.err
 	}
 	for {
@@ -99,9 +139,7 @@ func (p *pcapngReader) Next(r *Record) error {
 		if err != nil {
 			p.err = err
 			p.in.release()
-			if err != io.EOF {
-				r.Data = r.Data[:0]
-			}
+			r.Data = r.Data[:0]
 			return err
 		}
 		if ok {
@@ -218,15 +256,25 @@ func (p *pcapngReader) readPacket(r *Record, off int64, typ, length uint32) erro
 	if err := p.finish(off, length, fixed+int(caplen)); err != nil {
 		return err
 	}
-	if caplen > f.snaplen && f.snaplen != 0 && !p.warns.count() {
+	if caplen > f.snaplen && f.snaplen != 0 && !p.warns.count("caplen_exceeds_snaplen") {
 		p.warns.add(off, "caplen_exceeds_snaplen",
 			"packet has %d captured bytes, more than the interface %d snaplen %d", caplen, ifc, f.snaplen)
 	}
-	if caplen > origlen && !p.warns.count() {
+	if caplen > origlen && !p.warns.count("caplen_exceeds_origlen") {
 		p.warns.add(off, "caplen_exceeds_origlen",
 			"packet has %d captured bytes, more than its original length %d", caplen, origlen)
 	}
-	r.Ts = f.ns(ts)
+	r.Ts, r.NoTs = 0, false
+	if t, ok := f.ns(ts); ok {
+		r.Ts = t
+	} else {
+		r.NoTs = true
+		if !p.warns.count(KindBadTimestamp) {
+			p.warns.add(off, KindBadTimestamp,
+				"timestamp of %d units of %s (if_tsoffset %d s) on interface %d is outside 1677-09-21..2262-04-11, what packets.ts holds; stored as NULL",
+				ts, f.resolution(), f.tsOffset, ifc)
+		}
+	}
 	r.CapLen = int(caplen)
 	r.OrigLen = int(origlen)
 	r.Iface = int(ifc)
@@ -236,7 +284,7 @@ func (p *pcapngReader) readPacket(r *Record, off int64, typ, length uint32) erro
 }
 
 // readSPB reads a simple packet block: original length, then data captured
-// on interface 0 truncated to its snaplen; no timestamp (Ts is 0).
+// on interface 0 truncated to its snaplen; no timestamp (NoTs).
 func (p *pcapngReader) readSPB(r *Record, off int64, length uint32) error {
 	const fixed = 8 + 4
 	if err := p.checkLen(off, pcapngSPB, length, fixed+4); err != nil {
@@ -262,7 +310,7 @@ func (p *pcapngReader) readSPB(r *Record, off int64, length uint32) error {
 	if err := p.finish(off, length, fixed+int(caplen)); err != nil {
 		return err
 	}
-	r.Ts = 0
+	r.Ts, r.NoTs = 0, true // a simple packet block has no timestamp
 	r.CapLen = int(caplen)
 	r.OrigLen = int(origlen)
 	r.Iface = 0

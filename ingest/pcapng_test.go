@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/testenv"
 )
 
 // Two sections in different byte orders, each with its own interfaces;
@@ -89,26 +94,56 @@ func TestPcapngSections(t *testing.T) {
 }
 
 func TestPcapngTsResolution(t *testing.T) {
+	const never = -1 // not a time: ok is false
 	for _, tc := range []struct {
-		pow2  bool
-		res   uint8
-		units uint64
-		want  int64
+		pow2   bool
+		res    uint8
+		offset int64
+		units  uint64
+		want   int64
 	}{
-		{false, 6, 5, 5000},
-		{false, 9, 5, 5},
-		{false, 0, 5, 5e9},
-		{false, 12, 5000, 5},
-		{false, 127, 5000, 0},
-		{true, 0, 3, 3e9},
-		{true, 1, 3, 1_500_000_000},
-		{true, 30, 1 << 30, 1e9},
-		{true, 64, 1 << 63, 500_000_000},
-		{true, 127, ^uint64(0), 0},
+		{false, 6, 0, 5, 5000},
+		{false, 9, 0, 5, 5},
+		{false, 0, 0, 5, 5e9},
+		{false, 12, 0, 5000, 5},
+		{false, 27, 0, 1<<64 - 1, 18},
+		{false, 28, 0, 1<<64 - 1, 1}, // 10^-28 s: the last power of ten a uint64 holds
+		{false, 28, 0, 1 << 63, 0},
+		{false, 29, 0, 1<<64 - 1, 0}, // every count under a nanosecond
+		{false, 127, 0, 5000, 0},
+		{true, 0, 0, 3, 3e9},
+		{true, 1, 0, 3, 1_500_000_000},
+		{true, 30, 0, 1 << 30, 1e9},
+		{true, 64, 0, 1 << 63, 500_000_000},
+		{true, 127, 0, 1<<64 - 1, 0},
+		{true, 32, 0, 1_700_000_000<<32 | 1<<31, 1_700_000_000_500_000_000}, // the product needs more than 64 bits
+		{true, 32, 0, 1<<64 - 1, 4_294_967_295_999_999_999},                 // 2106: still fits
+		{false, 9, 100, 5, 100_000_000_005},
+		{false, 9, -100, 5, -99_999_999_995},
+		// Past what int64 nanoseconds hold (2262-04-11T23:47:16.854775807Z).
+		{false, 9, 0, math.MaxInt64, math.MaxInt64},
+		{false, 9, 0, math.MaxInt64 + 1, never},
+		{false, 9, 0, 1<<64 - 1, never},
+		{false, 6, 0, math.MaxInt64/1000 + 1, never},
+		{false, 0, 0, 10_000_000_000, never}, // 2286 in seconds
+		{true, 0, 0, 10_000_000_000, never},
+		{true, 0, 0, 1 << 62, never},    // the product needs more than 64 bits
+		{true, 1, 0, 1 << 63, never},    // the product shifted still needs more than 64
+		{true, 30, 0, 1<<64 - 1, never}, // 2^34 s
+		{false, 9, 1, math.MaxInt64, never},
+		{false, 9, 10_000_000_000, 5, never}, // if_tsoffset alone past 2262
+		{false, 9, -10_000_000_000, 5, never},
 	} {
-		f := iface{pow2: tc.pow2, res: tc.res}
-		if got := f.ns(tc.units); got != tc.want {
-			t.Errorf("pow2 %v res %d units %d: %d ns, want %d", tc.pow2, tc.res, tc.units, got, tc.want)
+		f := iface{pow2: tc.pow2, res: tc.res, tsOffset: tc.offset}
+		got, ok := f.ns(tc.units)
+		if tc.want == never {
+			if ok {
+				t.Errorf("pow2 %v res %d offset %d units %d: %d ns, want not a time", tc.pow2, tc.res, tc.offset, tc.units, got)
+			}
+			continue
+		}
+		if !ok || got != tc.want {
+			t.Errorf("pow2 %v res %d offset %d units %d: %d ns (ok %v), want %d", tc.pow2, tc.res, tc.offset, tc.units, got, ok, tc.want)
 		}
 	}
 }
@@ -131,6 +166,7 @@ func TestPcapngDamage(t *testing.T) {
 		{"block too long", le.AppendUint32(le.AppendUint32(base().b, pcapngEPB), 1<<30), 1, ErrRecordTooLong, int64(good)},
 		{"block length too small", le.AppendUint32(le.AppendUint32(base().b, 0x99), 8), 1, ErrBadBlock, int64(good)},
 		{"block length not multiple of 4", le.AppendUint32(le.AppendUint32(base().b, 0x99), 13), 1, ErrBadBlock, int64(good)},
+		{"block length even, not multiple of 4", le.AppendUint32(le.AppendUint32(base().b, 0x99), 14), 1, ErrBadBlock, int64(good)},
 		{"partial block header", append(base().b, 6, 0, 0), 1, ErrTruncated, int64(good)},
 		{"truncated block", base().epb(0, 2, 100, pkt(100, 0)).b[:good+50], 1, ErrTruncated, int64(good)},
 		{"trailer mismatch", func() []byte { b := base().b; b[len(b)-1] = 1; return b }(), 0, ErrBadBlock, int64(good - 92)},
@@ -138,6 +174,21 @@ func TestPcapngDamage(t *testing.T) {
 		{"caplen beyond block", func() []byte {
 			b := base().epb(0, 2, 10, pkt(10, 0)).b
 			le.PutUint32(b[good+20:], 1000)
+			return b
+		}(), 1, ErrBadBlock, int64(good)},
+		{"caplen reaching into the trailer", func() []byte {
+			b := base().epb(0, 2, 12, pkt(12, 0)).b
+			le.PutUint32(b[good+20:], 16) // the 12 data bytes and the trailing length
+			return b
+		}(), 1, ErrBadBlock, int64(good)},
+		{"interface block trailer mismatch", func() []byte {
+			b := base().idb(1, 0).b
+			b[len(b)-4] = 0x99
+			return b
+		}(), 1, ErrBadBlock, int64(good)},
+		{"second section of pcapng version 2", func() []byte {
+			b := append(base().b, (&ngBuilder{}).shb(true).b...)
+			le.PutUint16(b[good+12:], 2)
 			return b
 		}(), 1, ErrBadBlock, int64(good)},
 		{"SPB before IDB", (&ngBuilder{}).shb(true).spb(4, pkt(4, 0)).b, 0, ErrBadBlock, 28},
@@ -197,5 +248,130 @@ func TestPcapngNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per record, want 0", allocs)
+	}
+}
+
+// obsoletePBCapture has obsolete packet blocks (type 2) on interfaces 1, 2
+// and 0 of three, with non-zero drop counts: the drop count is the 16 bits
+// after the 16-bit interface id, so a reader that took the interface as 32
+// bits would see another interface (or fail) in either byte order.
+func obsoletePBCapture(le bool) []byte {
+	g := &ngBuilder{}
+	g.shb(le)
+	g.idb(1, 0)                                 // if 0: Ethernet, microseconds
+	g.idb(101, 0, g.opt(optTsResol, []byte{9})) // if 1: raw IP, nanoseconds
+	g.idb(0, 0)                                 // if 2: NULL, microseconds
+	g.pbd(1, 0x0203, 1_500_000_000_123456789, 70, pkt(70, 2))
+	g.pbd(2, 7, 1_500_000_000_123456, 33, pkt(33, 3))
+	g.pbd(0, 0xffff, 1_500_000_001_000000, 60, pkt(60, 4))
+	return g.b
+}
+
+// Obsolete packet blocks name their interface in 16 bits: each record
+// gets the interface, link type and time resolution of the interface it
+// names, as tshark reads them (frame.interface_id, frame.time_epoch; run
+// when tshark is installed).
+func TestPcapngObsoletePacketBlock(t *testing.T) {
+	type want struct {
+		iface    int
+		linkType uint32
+		ts       int64
+		caplen   int
+	}
+	wants := []want{
+		{1, 101, 1_500_000_000_123456789, 70},
+		{2, 0, 1_500_000_000_123456000, 33},
+		{0, 1, 1_500_000_001_000000000, 60},
+	}
+	for _, le := range []bool{true, false} {
+		name := "big-endian"
+		if le {
+			name = "little-endian"
+		}
+		t.Run(name, func(t *testing.T) {
+			file := obsoletePBCapture(le)
+			got, err := readAll(t, mustReader(t, file))
+			if err != io.EOF {
+				t.Fatalf("err %v", err)
+			}
+			if len(got) != len(wants) {
+				t.Fatalf("%d records, want %d", len(got), len(wants))
+			}
+			for i, r := range got {
+				w := wants[i]
+				if r.Iface != w.iface || r.LinkType != w.linkType || r.Ts != w.ts || r.CapLen != w.caplen {
+					t.Errorf("record %d: iface %d link type %d ts %d caplen %d, want %+v", i, r.Iface, r.LinkType, r.Ts, r.CapLen, w)
+				}
+			}
+			testenv.Tool(t, "tshark")
+			path := filepath.Join(t.TempDir(), "pb.pcapng")
+			if err := os.WriteFile(path, file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ts, stderr := runTshark(t, path)
+			if len(ts) != len(got) {
+				t.Fatalf("tshark reads %d frames, we %d (%s)", len(ts), len(got), stderr)
+			}
+			for i, w := range ts {
+				r := got[i]
+				if r.Iface != w.iface || r.Ts != w.ts || r.CapLen != w.caplen || r.OrigLen != w.origlen {
+					t.Errorf("frame %d: iface %d ts %d cap %d len %d; tshark iface %d ts %d cap %d len %d",
+						w.frame, r.Iface, r.Ts, r.CapLen, r.OrigLen, w.iface, w.ts, w.caplen, w.origlen)
+				}
+			}
+		})
+	}
+}
+
+// Interface options of the wrong length, or longer than the block, are
+// warned about and ignored: the interface keeps microseconds.
+func TestPcapngBadOptionLengths(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []byte
+	}{
+		{"if_tsresol of 2 bytes", (&ngBuilder{le: true}).opt(optTsResol, []byte{9, 0})},
+		{"if_tsoffset of 4 bytes", (&ngBuilder{le: true}).opt(optTsOffset, []byte{1, 0, 0, 0})},
+		// An option header at the end of the block claiming one byte.
+		{"option one byte over the block", le16(le16(nil, optTsResol), 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &ngBuilder{}
+			g.shb(true)
+			body := le16(nil, 1)
+			body = le16(body, 0)
+			body = binary.LittleEndian.AppendUint32(body, 0)
+			g.block(pcapngIDB, append(body, tc.opts...))
+			g.epb(0, 7, 4, pkt(4, 0))
+			rd := mustReader(t, g.b)
+			got, err := readAll(t, rd)
+			if err != io.EOF || len(got) != 1 || got[0].Ts != 7000 {
+				t.Fatalf("got %+v err %v, want one record at 7000 ns (microseconds)", got, err)
+			}
+			if !hasWarning(rd.Warnings(), "pcapng_bad_option") {
+				t.Errorf("warnings %v, want pcapng_bad_option", rd.Warnings())
+			}
+		})
+	}
+}
+
+// A simple packet block holds min(original length, snaplen) bytes, padded
+// to 4. One that holds fewer than its original length on an interface
+// without a snaplen is read for the bytes it holds (Wireshark calls the
+// file damaged there; the bytes are kept rather than dropped).
+func TestPcapngSimplePacketLengths(t *testing.T) {
+	g := &ngBuilder{}
+	g.shb(true).idb(1, 0)
+	g.spb(58, pkt(60, 1))  // 58 bytes and 2 of padding
+	g.spb(100, pkt(60, 2)) // 60 of 100 bytes
+	got, err := readAll(t, mustReader(t, g.b))
+	if err != io.EOF || len(got) != 2 {
+		t.Fatalf("%d records, err %v", len(got), err)
+	}
+	if got[0].CapLen != 58 || got[0].OrigLen != 58 || !bytes.Equal(got[0].Data, pkt(58, 1)) {
+		t.Errorf("padded block: cap %d orig %d", got[0].CapLen, got[0].OrigLen)
+	}
+	if got[1].CapLen != 60 || got[1].OrigLen != 100 || !bytes.Equal(got[1].Data, pkt(60, 2)) {
+		t.Errorf("short block: cap %d orig %d", got[1].CapLen, got[1].OrigLen)
 	}
 }

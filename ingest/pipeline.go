@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -28,7 +29,9 @@ type Sink interface {
 // Options configure a pipeline run.
 type Options struct {
 	// Workers is the number of decode workers and of flow shards; 0 means
-	// runtime.GOMAXPROCS(0). Results are identical for any value.
+	// runtime.GOMAXPROCS(0). At most MaxWorkers are used. Results are
+	// identical for any value while the flow bounds of Session hold (see
+	// there for what may differ when they are reached).
 	Workers int
 	// BatchPackets is the number of packets per batch (default 4096).
 	BatchPackets int
@@ -42,16 +45,54 @@ type Options struct {
 	HTTP bool
 	// Session and HTTPOptions tune the trackers and the HTTP parser.
 	// Session.MaxFlows and Session.MaxBufferedBytes are totals for the
-	// run, split across the flow shards.
+	// run: each of the Workers flow shards tracks the flows whose hash it
+	// owns with an equal share of them (at least one flow and one byte),
+	// so together they never hold more. While no shard reaches its share,
+	// every table holds the same rows for any number of workers. Past it,
+	// a shard ends or evicts its own least recently active flows (and
+	// skips its own oldest reassembly holes), so which flows are evicted
+	// or capped (their rows, the flow_id and direction of their packets,
+	// their flow_table_full and reassembly_buffer_limit warnings) and the
+	// count in the one flow_table_pressure warning may differ with the
+	// number of workers, as may the order of rows. The other packets
+	// columns never do, every packet with a flow is counted in exactly
+	// one flow row, and flows that only end early (closed connections
+	// and unanswered attempts, such as a SYN flood's) have the same rows.
 	Session     tcpsession.Options
 	Defrag      tcpsession.DefragOptions
 	HTTPOptions httpextract.Options
 	// Progress, when set, is called from the collector after every batch.
 	Progress func(Progress)
-	// Alloc is the Arrow allocator (default: a process-wide pool that
-	// reuses the buffers of released batches, see poolAllocator). Batch
-	// buffers come from it too.
+	// Alloc is the Arrow allocator; batch buffers come from it too.
+	// Default: a pool of Go memory for the run that reuses the buffers
+	// of released batches. NewAllocator makes one backed by a huge-page
+	// arena, to share between runs (pcapq's command does).
 	Alloc memory.Allocator
+	// MaxRatio bounds the decompression of a gzip or zstd capture read
+	// by a Reader from Open or NewReader: bytes out per compressed byte
+	// in, past the first MiB. 0 means DefaultMaxRatio, negative no bound.
+	// Past it reading stops as on damage: Summary.ReadErr wraps ErrRatio.
+	MaxRatio int
+
+	batchBuf int // bytes of each batch's buffer (default batchBufSize); small in fuzz tests
+
+	// FlushInterval, when set, makes rows visible while the run goes on
+	// (a live capture, a pipe): every interval the packets read so far go
+	// down the pipeline however few, every table is flushed to the sink,
+	// and a sink that is a Committer gets Commit with the flows not ended
+	// yet. 0 (files) flushes by size only.
+	FlushInterval time.Duration
+}
+
+// Committer is a Sink that makes what it was given visible (commits)
+// when the pipeline asks, every Options.FlushInterval. open holds the
+// flows_open rows: the flows tracked but not ended, as they stand now
+// (nil without flow tracking); they replace the ones of the last Commit.
+// sum counts what was handed to the sink so far; its Format, Complete
+// and ReadErr are not set until the run ends. Commit must not keep open.
+type Committer interface {
+	Sink
+	Commit(sum Summary, open []arrow.RecordBatch) error
 }
 
 // DefaultOptions has flows and HTTP on.
@@ -77,13 +118,21 @@ type Summary struct {
 	LinkTypes []uint32
 	Packets   int64
 	Bytes     int64 // sum of cap_len
-	FirstTs   int64
-	LastTs    int64
-	Warnings  int64
-	Flows     int64
-	Events    int64
-	HTTP      int64
-	Defrag    tcpsession.DefragStats
+	// FirstTs and LastTs are the earliest and latest packet times among
+	// the Timed packets that have one (0 when none has).
+	FirstTs int64
+	LastTs  int64
+	Timed   int64
+	// Warnings is the rows written to the warnings table. Past the first
+	// MaxWarningsPerKind of a kind, warnings are not written but counted
+	// in WarningsNotWritten, and one KindWarningsNotWritten row per such
+	// kind says how many.
+	Warnings           int64
+	WarningsNotWritten int64
+	Flows              int64
+	Events             int64
+	HTTP               int64
+	Defrag             tcpsession.DefragStats
 	// Complete is false when the reader stopped on damage (ReadErr set).
 	Complete bool
 	// ReadErr is the *FormatError that stopped reading early, if any. The
@@ -93,13 +142,14 @@ type Summary struct {
 
 // recMeta is a Record without its data: the data lives in batch.buf.
 type recMeta struct {
-	ts       int64
+	ts       int64 // with noTs, the time of the last earlier record with one (for flow tracking)
 	offset   int64
 	capLen   int32
 	origLen  int32
 	iface    int32
 	linkType uint32
 	start    int32
+	noTs     bool // the record has no time: packets.ts is NULL
 }
 
 // batch is the unit passed between stages: a run of consecutive packets.
@@ -107,6 +157,7 @@ type batch struct {
 	seq        int64
 	firstFrame int64
 	final      bool // no packets: tells the shards to close their trackers
+	tick       bool // FlushInterval passed: flush every table, snapshot the open flows, commit
 	meta       []recMeta
 	buf        []byte
 	home       []byte // buf as allocated: a record larger than it grows buf, reset goes back
@@ -131,6 +182,7 @@ func (b *batch) reset() {
 	b.buf = b.home[:0]
 	b.warns = b.warns[:0]
 	b.final = false
+	b.tick = false
 	for i := range b.shardOut {
 		b.shardOut[i] = shardRows{}
 	}
@@ -146,6 +198,15 @@ func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options
 	return p.run(ctx)
 }
 
+// MaxWorkers bounds Options.Workers. Each worker costs two more batches
+// in flight (a 4 MiB buffer and per-packet state for BatchPackets
+// packets, about 6 MiB), a decode worker and a flow shard: measured peak
+// RSS of a full ingest of 636k full-size packets was 237 MB with 2
+// workers, 442 MB with 16, 616 MB with 32 and 995 MB with 64. The one
+// DuckDB writer is the slowest stage, so more workers than CPUs (or than
+// a few) only add memory.
+const MaxWorkers = 32
+
 // defaultMaxPooled bounds the bytes the default allocator keeps for reuse:
 // a few flushes' worth of columns of every table.
 const defaultMaxPooled = 128 << 20
@@ -155,14 +216,18 @@ func (o Options) withDefaults() Options {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, MaxWorkers)
 	if o.BatchPackets <= 0 {
 		o.BatchPackets = 4096
 	}
 	if o.FlushRows <= 0 {
 		o.FlushRows = 1 << 15
 	}
+	if o.batchBuf <= 0 {
+		o.batchBuf = batchBufSize
+	}
 	if o.Alloc == nil {
-		o.Alloc = sharedPool()
+		o.Alloc = newPoolAllocator(defaultMaxPooled)
 	}
 	if o.HTTP {
 		o.Flows = true
@@ -182,18 +247,37 @@ type pipeline struct {
 	captureID int32
 	sink      Sink
 	opts      Options
+	// committer is sink as a Committer when it is one and FlushInterval
+	// is set: tick batches then carry open-flow snapshots and commits.
+	committer Committer
 
 	free chan *batch
 	sum  Summary
+	// lastTs is the time of the last record with a time: a record
+	// without one is tracked at it, so flows and timeouts go on in
+	// capture order.
+	lastTs int64
 }
 
 func (p *pipeline) run(ctx context.Context) (Summary, error) {
+	if c, ok := p.sink.(Committer); ok && p.opts.FlushInterval > 0 {
+		p.committer = c
+	}
 	w := p.opts.Workers
+	g, ctx := errgroup.WithContext(ctx)
+	if ir, ok := p.r.(interrupter); ok {
+		ir.setMaxRatio(p.opts.MaxRatio)
+		// A reader may go long without returning a record (blocks
+		// skipped, a decompressed stream of no packets): cancellation
+		// stops its stream, so the run ends promptly.
+		stop := context.AfterFunc(ctx, func() { ir.interrupt(ctx.Err()) })
+		defer stop()
+	}
 	nbatch := 2*w + 4
 	p.free = make(chan *batch, nbatch)
 	var homes [][]byte
 	for i := 0; i < nbatch; i++ {
-		home := p.opts.Alloc.Allocate(batchBufSize)
+		home := p.opts.Alloc.Allocate(p.opts.batchBuf)
 		homes = append(homes, home)
 		p.free <- &batch{
 			meta:     make([]recMeta, 0, p.opts.BatchPackets),
@@ -207,7 +291,6 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 			shardOut: make([]shardRows, w),
 		}
 	}
-	g, ctx := errgroup.WithContext(ctx)
 	toDecode := make(chan *batch, w)
 	decoded := make(chan *batch, nbatch)
 	toCollect := make(chan *batch, nbatch)
@@ -223,6 +306,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 			in := make(chan *batch, nbatch)
 			shardIn = append(shardIn, in)
 			s := newShard(i, w, p.opts)
+			s.snapshot = p.committer != nil
 			g.Go(func() error { return s.run(ctx, in) })
 		}
 	}
@@ -274,11 +358,20 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 }
 
 // read fills batches from the reader, copying record data into the batch.
+// With FlushInterval set, a ticker sends the batch being filled (an empty
+// one when no packet came) every interval, marked tick; mu then guards the
+// batch, which the ticker and the reading loop share.
 func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 	var rec Record
 	var seq int64
 	frame := int64(1)
 	var b *batch
+	var mu sync.Mutex
+	// A reader that can be stopped (a live capture waits for packets) is
+	// stopped when the run fails, or the run would wait for its next packet.
+	if s, ok := p.r.(interface{ Stop() }); ok {
+		defer context.AfterFunc(ctx, s.Stop)()
+	}
 	get := func() error {
 		select {
 		case b = <-p.free:
@@ -303,35 +396,45 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 			return ctx.Err()
 		}
 	}
+	ticking := p.opts.FlushInterval > 0
+	var stopTicker func() error
+	if ticking {
+		stopTicker = p.ticker(ctx, &mu, &b, get, send)
+	}
 	for {
 		err := p.r.Next(&rec)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				var fe *FormatError
 				if !errors.As(err, &fe) {
+					if ticking {
+						stopTicker()
+					}
 					return err // I/O error: the run fails
 				}
 				p.sum.ReadErr = err
 			}
 			break
 		}
-		if b != nil && (len(b.meta) == p.opts.BatchPackets || len(b.buf)+len(rec.Data) > cap(b.buf) && len(b.meta) > 0) {
-			if err := send(); err != nil {
-				return err
-			}
+		if ticking {
+			mu.Lock()
 		}
-		if b == nil {
-			if err := get(); err != nil {
-				return err
+		if err := p.add(&rec, &b, get, send); err != nil {
+			if ticking {
+				mu.Unlock()
+				stopTicker()
 			}
+			return err
 		}
-		start := len(b.buf)
-		b.buf = append(b.buf, rec.Data...)
-		b.meta = append(b.meta, recMeta{
-			ts: rec.Ts, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
-			iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start),
-		})
 		frame++
+		if ticking {
+			mu.Unlock()
+		}
+	}
+	if ticking {
+		if err := stopTicker(); err != nil {
+			return err
+		}
 	}
 	if b != nil {
 		if err := send(); err != nil {
@@ -344,6 +447,72 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 	}
 	b.final = true
 	return send()
+}
+
+// add copies rec into the batch *b, sending the batch first when rec does
+// not fit and getting a new one when there is none.
+func (p *pipeline) add(rec *Record, b **batch, get, send func() error) error {
+	if *b != nil && (len((*b).meta) == p.opts.BatchPackets || len((*b).buf)+len(rec.Data) > cap((*b).buf) && len((*b).meta) > 0) {
+		if err := send(); err != nil {
+			return err
+		}
+	}
+	if *b == nil {
+		if err := get(); err != nil {
+			return err
+		}
+	}
+	bt := *b
+	start := len(bt.buf)
+	bt.buf = append(bt.buf, rec.Data...)
+	if !rec.NoTs {
+		p.lastTs = rec.Ts
+	}
+	bt.meta = append(bt.meta, recMeta{
+		ts: p.lastTs, offset: rec.Offset, capLen: int32(rec.CapLen), origLen: int32(rec.OrigLen),
+		iface: int32(rec.Iface), linkType: rec.LinkType, start: int32(start), noTs: rec.NoTs,
+	})
+	return nil
+}
+
+// ticker sends the batch being filled every FlushInterval, marked tick,
+// until the returned stop is called; stop returns the ticker's error.
+func (p *pipeline) ticker(ctx context.Context, mu *sync.Mutex, b **batch, get, send func() error) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		t := time.NewTicker(p.opts.FlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				done <- nil
+				return
+			case <-ctx.Done():
+				done <- ctx.Err()
+				return
+			case <-t.C:
+			}
+			mu.Lock()
+			err := error(nil)
+			if *b == nil {
+				err = get()
+			}
+			if err == nil {
+				(*b).tick = true
+				err = send()
+			}
+			mu.Unlock()
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return func() error {
+		close(quit)
+		return <-done
+	}
 }
 
 // decode decodes every packet of a batch and builds its Arrow columns.
@@ -361,7 +530,7 @@ func (p *pipeline) decode(ctx context.Context, in <-chan *batch, out chan<- *bat
 				b.warns = append(b.warns, warnRow{frame: b.firstFrame + int64(i), offset: m.offset + int64(pk.WarnOffset), kind: pk.Warn})
 			}
 		}
-		if !b.final {
+		if len(b.meta) > 0 {
 			b.cols = pb.build(b)
 		}
 		select {
@@ -451,6 +620,8 @@ func reassemble(b *batch, d *tcpsession.Defragmenter) {
 type write struct {
 	table *schema.Table
 	recs  []arrow.RecordBatch
+	// commit, when set, makes this a Commit: recs are the open flows.
+	commit *Summary
 }
 
 func (w write) release() {
@@ -465,6 +636,14 @@ func (p *pipeline) write(ctx context.Context, in <-chan write) error {
 		if err := ctx.Err(); err != nil {
 			w.release()
 			return err
+		}
+		if w.commit != nil {
+			err := p.committer.Commit(*w.commit, w.recs)
+			w.release()
+			if err != nil {
+				return fmt.Errorf("commit: %w", err)
+			}
+			continue
 		}
 		err := p.sink.Write(w.table, w.recs)
 		w.release()

@@ -15,7 +15,7 @@ import (
 // page faults of the fresh memory cost a fifth of the run. With the pool
 // the memory in use stays at what is in flight.
 //
-// Sizes are rounded up to a power of two. With an arena (sharedPool),
+// Sizes are rounded up to a power of two. With an arena (NewAllocator),
 // buffers come from it while it has room and always go back to it (see
 // arena); a buffer never freed (an error path that drops a batch) is lost
 // to the arena, which is bounded, and buffers the arena cannot hold come
@@ -41,11 +41,33 @@ func newPoolAllocator(maxPooled int) *poolAllocator {
 	return &poolAllocator{maxPooled: maxPooled}
 }
 
-// sharedPool is the default allocator of every run: one per process,
-// because the buffers it takes from the arena only ever go back to it.
-var sharedPool = sync.OnceValue(func() *poolAllocator {
-	return &poolAllocator{maxPooled: defaultMaxPooled, arena: newArena(arenaSize)}
-})
+// DefaultArenaSize is the arena pcapq's command gives NewAllocator: the
+// Arrow and batch buffers in flight in a full ingest fit it (the largest
+// measured use is under 130 MB, with a million short connections).
+const DefaultArenaSize = 256 << 20
+
+// NewAllocator returns an Arrow allocator for Options.Alloc that keeps
+// the buffers of released batches and hands them out again (Run without
+// one makes a pool of Go memory for the run).
+//
+// With arenaSize > 0 the buffers come first from an arena: that many bytes
+// of address space mapped when NewAllocator is called (anonymous,
+// MAP_NORESERVE: memory is committed only as it is written) and advised
+// MADV_HUGEPAGE, so that the kernel backs it with 2 MiB transparent huge
+// pages where it has them: one page fault instead of 512, fewer TLB
+// misses; a packets-only ingest is about a tenth faster on the project's
+// VM. Where the kernel has no transparent huge pages the arena works with
+// normal pages; where it cannot be mapped (or outside Linux) the
+// allocator uses Go memory only. The arena is never unmapped and its
+// buffers only ever go back to it: make one such allocator per process and
+// pass it to every Run. Nothing is mapped unless this is called.
+func NewAllocator(arenaSize int) memory.Allocator {
+	a := newPoolAllocator(defaultMaxPooled)
+	if arenaSize > 0 {
+		a.arena = newArena(arenaSize)
+	}
+	return a
+}
 
 // class returns the size class for n bytes, or -1 when n is not pooled.
 func poolClass(n int) int {

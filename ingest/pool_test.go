@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"hash"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -137,7 +142,7 @@ func TestPipelineReleasesEveryBuffer(t *testing.T) {
 			if len(plain) < 3 {
 				t.Fatalf("only %d tables written", len(plain))
 			}
-			for _, pool := range []*poolAllocator{newPoolAllocator(defaultMaxPooled), sharedPool()} {
+			for _, pool := range []*poolAllocator{newPoolAllocator(defaultMaxPooled), testArenaPool(t)} {
 				checked := memory.NewCheckedAllocator(pool)
 				pooled := run(checked)
 				if n := checked.CurrentAlloc(); n != 0 {
@@ -258,5 +263,86 @@ func TestArenaBuddy(t *testing.T) {
 		if n := len(ar.free[c].offs); n != want {
 			t.Errorf("class %d: %d free blocks after freeing everything, want %d", c, n, want)
 		}
+	}
+}
+
+// testArenaPool is one allocator with an arena for the tests of this
+// process (arenas are never unmapped).
+func testArenaPool(t *testing.T) *poolAllocator {
+	p := arenaPoolOnce()
+	if p.arena == nil && runtime.GOOS == "linux" {
+		t.Fatal("no arena on Linux")
+	}
+	return p
+}
+
+var arenaPoolOnce = sync.OnceValue(func() *poolAllocator { return NewAllocator(64 << 20).(*poolAllocator) })
+
+// runTables runs the pipeline over a capture with alloc and returns a hash
+// of every table; every buffer must come back.
+func runTables(t *testing.T, path string, alloc memory.Allocator) map[string]string {
+	t.Helper()
+	r, c, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	checked := memory.NewCheckedAllocator(alloc)
+	opts := DefaultOptions()
+	opts.Workers = 2
+	opts.BatchPackets = 256
+	opts.Alloc = checked
+	s := &hashSink{h: map[string]hash.Hash{}}
+	if _, err := Run(context.Background(), r, 1, s, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := checked.CurrentAlloc(); n != 0 {
+		t.Errorf("%d bytes never released", n)
+	}
+	return s.sums()
+}
+
+// bigMappings counts the process's writable mappings of 200 MiB or more.
+func bigMappings(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Skip("no /proc/self/maps on this platform")
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.HasPrefix(f[1], "rw") {
+			continue
+		}
+		lo, hi, ok := strings.Cut(f[0], "-")
+		if !ok {
+			continue
+		}
+		a, err1 := strconv.ParseUint(lo, 16, 64)
+		z, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && z-a >= 200<<20 {
+			n++
+		}
+	}
+	return n
+}
+
+// Importing the package and running it with the default options map no
+// arena: only NewAllocator does.
+func TestNoArenaUnlessAsked(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the arena is Linux only: nothing to check on this platform")
+	}
+	before := bigMappings(t)
+	runTables(t, "../testdata/http-chunked.pcap", (Options{}).withDefaults().Alloc)
+	if after := bigMappings(t); after != before {
+		t.Errorf("a run with the default allocator left %d big mappings, %d before", after, before)
+	}
+	if a := (Options{}).withDefaults().Alloc.(*poolAllocator); a.arena != nil {
+		t.Error("the default allocator has an arena")
+	}
+	NewAllocator(DefaultArenaSize)
+	if after := bigMappings(t); after != before+1 {
+		t.Errorf("NewAllocator(DefaultArenaSize): %d big mappings, want %d", after, before+1)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync/atomic"
 )
@@ -19,8 +20,10 @@ const (
 	// is libpcap's largest per-link-type snaplen (262144), so files libpcap
 	// and Wireshark read are read here too.
 	DefaultRecordLen = 256 << 10
-	// maxWarnings bounds the warnings kept per reader; the rest are counted.
-	maxWarnings = 1000
+	// MaxWarningsPerKind bounds the warnings of one kind written for one
+	// capture (by a reader, and by the pipeline to the warnings table); the
+	// rest are counted in one KindWarningsNotWritten warning per kind.
+	MaxWarningsPerKind = 1000
 	// bufSize is the read buffer between the source and the record parser.
 	bufSize = 1 << 20
 )
@@ -46,8 +49,19 @@ type countingReader struct {
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
 	return n, err
 }
+
+// sourceError is an error of the source itself (reading the file or pipe,
+// or the run's cancellation), as opposed to what a decompressor makes of
+// its bytes: it fails the run instead of ending the capture as damaged.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // input is the buffered, uncompressed byte stream a reader parses, with the
 // offset of the next unread byte.
@@ -57,6 +71,7 @@ type input struct {
 	off   int64 // offset of the next unread byte in the uncompressed stream
 	src   *countingReader
 	size  int64
+	guard *guard // the stream the parser's buffer reads
 	close func() // releases a decompressor; may be nil
 	// wrapped is the compression found by magic ("gzip", "zstd") or "".
 	wrapped string
@@ -145,47 +160,76 @@ func (in *input) formatErr(off int64, sentinel error, format string, args ...any
 }
 
 // ioErr turns an error from the stream into the error Next returns: a short
-// read becomes a *FormatError wrapping ErrTruncated; other errors (I/O,
-// corrupt compressed data) are wrapped with the file name and offset.
+// read becomes a *FormatError wrapping ErrTruncated, a stream past the
+// ratio bound one wrapping ErrRatio, and compressed data the decompressor
+// rejects one wrapping ErrCorrupt: damage, which keeps the records
+// before it. Errors of the source itself (I/O, cancellation) are wrapped
+// with the file name and offset: they fail the run.
 func (in *input) ioErr(off int64, what string, err error) error {
+	if re, ok := isRatioErr(err); ok {
+		return in.formatErr(off, ErrRatio, "%s", re.Error())
+	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return in.formatErr(off, ErrTruncated, "file ends inside %s", what)
+	}
+	var se *sourceError
+	if in.wrapped != "" && !errors.As(err, &se) {
+		return in.formatErr(off, ErrCorrupt, "%s data is corrupt: %v (reading %s)", in.wrapped, err, what)
 	}
 	return fmt.Errorf("%s: offset %d: reading %s: %w", in.name, off, what, err)
 }
 
-// warnings keeps the first maxWarnings warnings and counts the rest.
+// KindWarningsNotWritten is the kind of the warning that stands for the
+// warnings of one kind past the first MaxWarningsPerKind of a capture:
+// its detail names the kind and how many were not written.
+const KindWarningsNotWritten = "warnings_not_written"
+
+// warnings keeps the first MaxWarningsPerKind warnings of each kind and
+// counts the rest.
 type warnings struct {
 	list    []Warning
-	dropped int
+	kept    map[string]int
+	dropped map[string]int64
 }
 
-// count counts a warning and reports true when the list is full, so that the
-// caller can skip formatting it: a flood of warnings then costs no
-// allocations. Use as: if cond && !w.count() { w.add(...) }.
-func (w *warnings) count() bool {
-	if len(w.list) >= maxWarnings {
-		w.dropped++
+// count counts a warning of kind and reports true when that kind is full,
+// so that the caller can skip formatting it: a flood of warnings then
+// costs no allocations. Use as: if cond && !w.count(kind) { w.add(...) }.
+func (w *warnings) count(kind string) bool {
+	if w.kept[kind] >= MaxWarningsPerKind {
+		w.dropped[kind]++
 		return true
 	}
 	return false
 }
 
 func (w *warnings) add(off int64, kind, format string, args ...any) {
-	if len(w.list) >= maxWarnings {
-		w.dropped++
+	if w.count(kind) {
 		return
 	}
+	if w.kept == nil {
+		w.kept = make(map[string]int)
+		w.dropped = make(map[string]int64)
+	}
+	w.kept[kind]++
 	w.list = append(w.list, Warning{Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
 }
 
+// get returns the warnings kept, then one KindWarningsNotWritten warning
+// for each kind that had more, in order of kind.
 func (w *warnings) get() []Warning {
 	out := slices.Clone(w.list)
-	if w.dropped > 0 {
-		out = append(out, Warning{Offset: -1, Kind: "too_many_warnings",
-			Detail: fmt.Sprintf("%d more warnings not kept", w.dropped)})
+	for _, kind := range slices.Sorted(maps.Keys(w.dropped)) {
+		out = append(out, notWrittenWarning(kind, w.dropped[kind]))
 	}
 	return out
+}
+
+// notWrittenWarning is the warning that stands for n warnings of kind not
+// written.
+func notWrittenWarning(kind string, n int64) Warning {
+	return Warning{Offset: -1, Kind: KindWarningsNotWritten, of: kind, notWritten: n,
+		Detail: fmt.Sprintf("%d more %s warnings not written (the first %d of each kind are)", n, kind, MaxWarningsPerKind)}
 }
 
 func u16(b []byte, le bool) uint16 {

@@ -24,6 +24,10 @@ type shardRows struct {
 	http   []*httpextract.Transaction
 	bodies []*httpextract.Body
 	warns  []warnRow
+	// endedEarly, in the final batch, is the tracker's count of flows
+	// ended before their close delay because its MaxFlows was reached.
+	endedEarly int64
+	open       []*tcpsession.Flow // snapshot of the flows not ended, on a tick batch
 }
 
 // shard owns the flows whose hash falls in its slot: a Tracker with its own
@@ -33,19 +37,37 @@ type shard struct {
 	tracker *tcpsession.Tracker
 	out     shardRows
 	lastTs  int64
+	// snapshot: on a tick batch, hand over the flows not ended yet.
+	snapshot bool
 }
 
 func newShard(id, n int, opts Options) *shard {
 	s := &shard{id: id, n: n}
 	so := opts.Session
-	// The session bounds are totals for the run: each shard gets its part.
-	so.MaxFlows = max(so.MaxFlows/n, 1024)
-	so.MaxBufferedBytes = max(so.MaxBufferedBytes/int64(n), so.MaxFlowBuffered)
+	// The session bounds are totals for the run: each shard gets its
+	// share, so that the shards together hold no more (see
+	// Options.Session).
+	so.MaxFlows = shareOf(so.MaxFlows, tcpsession.DefaultOptions().MaxFlows, id, n)
+	so.MaxBufferedBytes = int64(shareOf(int(so.MaxBufferedBytes), int(tcpsession.DefaultOptions().MaxBufferedBytes), id, n))
 	if opts.HTTP {
 		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
 	}
 	s.tracker = tcpsession.NewTracker(so, (*shardSessionSink)(s))
 	return s
+}
+
+// shareOf is shard id's part of total (def when total is not positive)
+// split across n shards: the parts differ by at most one and add up to
+// total, and none is below 1 (so a total under n gives each shard 1).
+func shareOf(total, def, id, n int) int {
+	if total <= 0 {
+		total = def
+	}
+	part := total / n
+	if id < total%n {
+		part++
+	}
+	return max(part, 1)
 }
 
 // run tracks the shard's packets of every batch, in order. It marks every
@@ -59,20 +81,28 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 		if ctx.Err() == nil {
 			if b.final {
 				s.tracker.Close(s.lastTs)
+				s.out.endedEarly = s.tracker.Stats().EndedEarly
 			}
 			for i := range b.meta {
-				if b.hash[i]%n != id {
-					continue
-				}
+				// Capture time is the whole input's, every shard's
+				// packets included: Close(s.lastTs) then ends idle
+				// flows as one tracker would (same rows for any
+				// worker count).
 				ts := b.meta[i].ts
 				if ts > s.lastTs {
 					s.lastTs = ts
+				}
+				if b.hash[i]%n != id {
+					continue
 				}
 				if pk := b.flowPkt[i]; pk != nil {
 					b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
 				} else {
 					b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
 				}
+			}
+			if b.tick && s.snapshot {
+				s.tracker.Snapshot(func(f *tcpsession.Flow) { s.out.open = append(s.out.open, f) })
 			}
 			b.shardOut[s.id] = s.out
 			s.out = shardRows{}

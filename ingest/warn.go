@@ -39,6 +39,10 @@ func readErrKind(err error) string {
 		return "record_too_long"
 	case errors.Is(err, ErrBadBlock):
 		return "bad_block"
+	case errors.Is(err, ErrRatio):
+		return "decompression_ratio_exceeded"
+	case errors.Is(err, ErrCorrupt):
+		return "corrupt_compressed_data"
 	}
 	return "read_error"
 }

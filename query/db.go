@@ -38,20 +38,25 @@ import (
 // capture with a 128MB limit: 220-253/271-320/312-341 MB before,
 // 220/254/287 MB on one thread; benchmarks/RESULTS.md).
 type DB struct {
-	path    string      // as given to Open; "" in memory
-	abs     string      // absolute path of the file; "" in memory
-	key     string      // in openFiles
-	created fs.FileInfo // the file, when Open created it (see Discard)
-	sql     *sql.DB
-	conn    *sql.Conn
-	arrow   *duckdb.Arrow
-	inTx    bool
-	calls   chan func() // run on the DuckDB thread, see do
-	closed  bool
+	path     string      // as given to Open; "" in memory
+	abs      string      // absolute path of the file; "" in memory
+	key      string      // in openFiles
+	created  fs.FileInfo // the file, when Open created it (see Discard)
+	sql      *sql.DB
+	conn     *sql.Conn
+	arrow    *duckdb.Arrow
+	inTx     bool
+	readOnly bool        // attached READ_ONLY (OpenReadOnly)
+	calls    chan func() // run on the DuckDB thread, see do
+	closed   bool
 
 	version  string                   // pcapq release, for pcapq_meta (SetVersion)
 	migrated int                      // schema version the file was migrated from, 0 if none
 	inserts  map[*schema.Table]string // INSERT statement per table, see write
+	reader   bool                     // a connection of another DB's database (NewReader): Close leaves the database open
+	// schemas are the tables' Arrow schemas exported for inserts (see
+	// registerArrow).
+	schemas scanSchemas
 }
 
 // catalog is the name the database file is attached under, and made the
@@ -95,8 +100,22 @@ func fileKey(abs string) string {
 // every byte but NUL stands for itself, UTF-8 or not; an absolute path
 // starts with '/', so no prefix is read as an extension name.
 func Open(ctx context.Context, path string) (*DB, error) {
-	useHugePages()
-	db := &DB{path: path, calls: make(chan func()), inserts: map[*schema.Table]string{}}
+	return open(ctx, path, false)
+}
+
+// OpenReadOnly opens an existing database file so that nothing done
+// through the DB can change it: the file is attached READ_ONLY (another
+// process may read it at the same time; none may write it). Like Open, it
+// takes any file name.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("opening a database read-only: no file name")
+	}
+	return open(ctx, path, true)
+}
+
+func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+	db := &DB{path: path, readOnly: readOnly, calls: make(chan func()), inserts: map[*schema.Table]string{}}
 	if path != "" {
 		if strings.IndexByte(path, 0) >= 0 {
 			return nil, fmt.Errorf("opening database %s: a file name cannot hold a NUL byte", db.Path())
@@ -160,7 +179,10 @@ func (db *DB) attach(ctx context.Context) error {
 	_, err := os.Lstat(db.abs)
 	missing := errors.Is(err, fs.ErrNotExist)
 	opt := ""
-	if missing {
+	switch {
+	case db.readOnly:
+		opt, missing = " (READ_ONLY)", false
+	case missing:
 		opt = " (STORAGE_VERSION '" + storageVersion + "')"
 	}
 	if err := db.exec(ctx, "ATTACH "+sqlString(db.abs)+" AS "+catalog+opt); err != nil {
@@ -288,9 +310,10 @@ func (db *DB) Close() error {
 		if db.conn != nil {
 			errs = append(errs, db.conn.Close())
 		}
-		if db.sql != nil {
+		if db.sql != nil && !db.reader {
 			errs = append(errs, db.sql.Close())
 		}
+		db.schemas.free()
 		return nil
 	})
 	close(db.calls)
@@ -355,8 +378,9 @@ var migrations = map[int]func(db *DB, ctx context.Context) error{
 	1: (*DB).migrate1to2,
 }
 
-// migrate1to2 adds pcapq_meta (ensureSchema fills it) and
-// captures.path_bytes. Schema 1 kept only the path as text, in which a byte that
+// migrate1to2 adds pcapq_meta (ensureSchema fills it),
+// captures.path_bytes, the live-capture columns (captures.bpf_filter and
+// ps_*, flows.open) and the flows_open table. Schema 1 kept only the path as text, in which a byte that
 // is not UTF-8 reads \xNN: a path without a backslash is its own bytes, so
 // a re-ingest still replaces it; one with a backslash may have been either
 // the byte or the four characters, and keeps path_bytes NULL (matched by
@@ -365,8 +389,21 @@ func (db *DB) migrate1to2(ctx context.Context) error {
 	if err := db.exec(ctx, "CREATE TABLE pcapq_meta (schema_version INTEGER, pcapq_version VARCHAR)"); err != nil {
 		return err
 	}
-	if err := db.exec(ctx, "ALTER TABLE captures ADD COLUMN path_bytes BLOB"); err != nil {
-		return err
+	for _, q := range []string{
+		"ALTER TABLE captures ADD COLUMN path_bytes BLOB",
+		// Live capture: the BPF filter and libpcap's counters (NULL for
+		// the files schema 1 held), flows still open when a capture ended
+		// (none in a file ingest), and the flows of a capture running.
+		"ALTER TABLE captures ADD COLUMN bpf_filter VARCHAR",
+		"ALTER TABLE captures ADD COLUMN ps_received BIGINT",
+		"ALTER TABLE captures ADD COLUMN ps_dropped BIGINT",
+		"ALTER TABLE captures ADD COLUMN ps_ifdropped BIGINT",
+		"ALTER TABLE flows ADD COLUMN open BOOLEAN DEFAULT false",
+		schema.FlowsOpen.CreateSQL(),
+	} {
+		if err := db.exec(ctx, q); err != nil {
+			return err
+		}
 	}
 	return db.exec(ctx, `UPDATE captures SET path_bytes = encode(path) WHERE path <> '-' AND strpos(path, '\') = 0`)
 }
@@ -653,7 +690,7 @@ func (db *DB) write(t *schema.Table, recs []arrow.RecordBatch) error {
 		return err
 	}
 	defer rdr.Release()
-	release, err := db.arrow.RegisterView(rdr, arrowView)
+	release, err := db.registerArrow(rdr, t.Name)
 	if err != nil {
 		return err
 	}
@@ -705,6 +742,8 @@ type CaptureRow struct {
 	Version   string
 	Warnings  int64
 	Complete  bool
+	Filter    string        // BPF expression, "" for none
+	Stats     *CaptureStats // libpcap's counters of a live capture, nil for files
 }
 
 // FinishCapture writes the captures row and commits.
@@ -787,6 +826,19 @@ func captureRecord(c CaptureRow, now time.Time) (arrow.RecordBatch, error) {
 			f.(*array.Int64Builder).Append(c.Warnings)
 		case "complete":
 			f.(*array.BooleanBuilder).Append(c.Complete)
+		case "bpf_filter":
+			if c.Filter != "" {
+				f.(*array.StringBuilder).Append(schema.ValidText(c.Filter))
+			} else {
+				f.AppendNull()
+			}
+		case "ps_received", "ps_dropped", "ps_ifdropped":
+			if c.Stats == nil {
+				f.AppendNull()
+				break
+			}
+			v := map[string]int64{"ps_received": c.Stats.Received, "ps_dropped": c.Stats.Dropped, "ps_ifdropped": c.Stats.IfDropped}[col.Name]
+			f.(*array.Int64Builder).Append(v)
 		default:
 			return nil, fmt.Errorf("query: no value for captures.%s in CaptureRow", col.Name)
 		}

@@ -15,10 +15,23 @@
 // schema.Captures), and a capture is identified by its name's bytes
 // (captures.path_bytes).
 //
-// On Linux the link wraps mmap so that the memory DuckDB's bundled jemalloc
-// maps is advised for transparent huge pages (hugepages.go). Every call a
-// DB makes into DuckDB runs on one locked OS thread, so that jemalloc's
-// per-thread caches of freed memory do not multiply (see DB).
+// Importing the package changes nothing in the process. A program may
+// call TuneProcessMemory once, before opening a DB, to apply process-wide
+// memory settings measured to speed up an ingest (pcapq's main does): on
+// Linux, glibc malloc's thresholds, transparent huge pages for the memory
+// DuckDB's bundled jemalloc maps (the link wraps mmap, see hugepages.go;
+// the build tag nommapwrap leaves the wrapper out), and jemalloc keeping
+// freed memory (its mallctl is looked up at run time, so a DuckDB without
+// it works, untuned). Every call a DB makes into DuckDB runs on one locked
+// OS thread, so that jemalloc's per-thread caches of freed memory do not
+// multiply (see DB).
+//
+// A live capture (live.go) commits while it runs instead: BeginLive
+// commits its captures row at once, CommitLive replaces the capture's
+// flows_open rows, adds warnings, rewrites the captures row and commits,
+// and NewReader opens further connections to the same database, which see
+// what was committed, for the queries the capturing process answers
+// (CheckReadOnly lets one read-only statement through).
 //
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query

@@ -2,6 +2,7 @@ package query
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/csv"
@@ -9,31 +10,67 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// Formats lists the output formats of Run.
+// Formats lists the output formats of Output.
 var Formats = []string{"table", "csv", "json", "jsonl", "markdown", "parquet"}
 
-// Output runs q and writes its result to w in format. Parquet is written by
-// DuckDB itself to file (w is not used); it needs a file name.
-//
-// The text formats (table, markdown, csv) pass every value through Escape,
-// so captured bytes cannot drive a terminal or forge rows; json and jsonl
-// carry exact values, escaped by JSON's own rules, and parquet raw values.
+// OutputOptions say how Output writes a result.
+type OutputOptions struct {
+	// Format is one of Formats ("" is table).
+	Format string
+	// File is the file DuckDB writes a parquet result to.
+	File string
+	// CSVFormulas leaves CSV text cells that start with = + - @ (or a
+	// tab, carriage return or line feed) as they are. By default such a
+	// cell gets a leading ' so that a spreadsheet shows it as text instead
+	// of running it as a formula (OWASP's advice on CSV injection). Cells
+	// of numeric columns are never changed: -5 stays a number.
+	CSVFormulas bool
+}
+
+// Output runs q and writes its result to w in format; see OutputTo.
 func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file string) error {
+	return db.OutputTo(ctx, q, w, OutputOptions{Format: format, File: file})
+}
+
+// OutputTo runs q and writes its result to w as o says. Parquet is
+// written by DuckDB itself to o.File (w is not used).
+//
+// Captured text is escaped for where it goes: the text formats (table,
+// markdown, csv) pass every value through Escape, so captured bytes cannot
+// drive a terminal or forge rows; Markdown cells also escape HTML and
+// Markdown syntax (markdownCell); CSV text cells that a spreadsheet would
+// run as a formula get a leading ' (see OutputOptions.CSVFormulas); json
+// and jsonl carry exact values, escaped by JSON's own rules, and parquet
+// raw values.
+//
+// Every write is checked: an error writing w (a full disk, a closed pipe)
+// stops the output at the next row and is returned wrapped in a
+// *WriteError; nothing more is written to w after it.
+func (db *DB) OutputTo(ctx context.Context, q string, w io.Writer, o OutputOptions) error {
+	format := o.Format
+	if format == "" {
+		format = "table"
+	}
 	if format == "parquet" {
-		if file == "" || file == "-" {
+		if o.File == "" || o.File == "-" {
 			return fmt.Errorf("--format parquet needs an output file (-o FILE)")
 		}
 		q = strings.TrimRight(strings.TrimSpace(q), ";")
-		return db.Exec(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet)", q, strings.ReplaceAll(file, "'", "''")))
+		return db.Exec(ctx, fmt.Sprintf("COPY (%s) TO '%s' (FORMAT parquet)", q, strings.ReplaceAll(o.File, "'", "''")))
+	}
+	if !slices.Contains(Formats, format) {
+		return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 	}
 	rows, err := db.Query(ctx, q)
 	if err != nil {
@@ -44,9 +81,12 @@ func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file st
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	defer bw.Flush()
+	ew := &errWriter{w: w}
+	bw := bufio.NewWriterSize(ew, 64<<10)
 	next := func() ([]any, error) {
+		if ew.err != nil {
+			return nil, ew.err
+		}
 		if !rows.Next() {
 			return nil, rows.Err()
 		}
@@ -61,77 +101,157 @@ func (db *DB) Output(ctx context.Context, q, format string, w io.Writer, file st
 		return vals, nil
 	}
 	switch format {
-	case "table", "":
-		return writeTable(bw, cols, next, false)
+	case "table":
+		err = writeTable(bw, cols, next, false)
 	case "markdown":
-		return writeTable(bw, cols, next, true)
+		err = writeTable(bw, cols, next, true)
 	case "csv":
-		cw := csv.NewWriter(bw)
-		cw.Write(cols)
-		for {
-			vals, err := next()
-			if err != nil || vals == nil {
-				cw.Flush()
-				return err
+		err = writeCSV(bw, cols, next, !o.CSVFormulas)
+	case "json", "jsonl":
+		err = writeJSON(bw, cols, next, format == "jsonl")
+	}
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if ew.err != nil {
+		// The first failed write is the cause, whatever was returned after it.
+		return &WriteError{Err: ew.err}
+	}
+	return err
+}
+
+// WriteError is a failed write of a result (a full disk, a closed pipe).
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return "writing the result: " + e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// errWriter keeps the first error of the writer under the buffers, so
+// that a failed write stops the output at the next row.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	e.err = err
+	return n, err
+}
+
+func writeCSV(w *bufio.Writer, cols []string, next func() ([]any, error), guard bool) error {
+	cw := csv.NewWriter(w)
+	hdr := make([]string, len(cols))
+	for i, c := range cols {
+		hdr[i] = csvCell(Escape(c), guard)
+	}
+	if err := cw.Write(hdr); err != nil {
+		return err
+	}
+	for {
+		vals, err := next()
+		if err != nil || vals == nil {
+			cw.Flush()
+			if err == nil {
+				err = cw.Error()
 			}
-			rec := make([]string, len(vals))
-			for i, v := range vals {
-				if v != nil {
-					rec[i] = Escape(Text(v))
+			return err
+		}
+		rec := make([]string, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				rec[i] = Escape(Text(v))
+				if !isNumber(v) {
+					rec[i] = csvCell(rec[i], guard)
 				}
 			}
-			cw.Write(rec)
 		}
-	case "json", "jsonl":
-		if format == "json" {
-			bw.WriteString("[")
+		if err := cw.Write(rec); err != nil {
+			return err
 		}
-		first := true
-		for {
-			vals, err := next()
+	}
+}
+
+// csvCell neutralises a text cell that a spreadsheet would run as a
+// formula (OWASP, "CSV Injection"): one starting with = + - @ or a tab,
+// carriage return or line feed gets a leading '.
+func csvCell(s string, guard bool) string {
+	if guard && s != "" && strings.IndexByte("=+-@\t\r\n", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// isNumber tells a value of a numeric column (its text is a number, which
+// a spreadsheet must read as one, negative or not).
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64, *big.Int, duckdb.Decimal:
+		return true
+	}
+	return false
+}
+
+func writeJSON(w *bufio.Writer, cols []string, next func() ([]any, error), lines bool) error {
+	if !lines {
+		w.WriteString("[")
+	}
+	keys := make([][]byte, len(cols))
+	for i, c := range cols {
+		keys[i], _ = json.Marshal(c)
+	}
+	first := true
+	var line bytes.Buffer
+	for {
+		vals, err := next()
+		if err != nil {
+			return err
+		}
+		if vals == nil {
+			break
+		}
+		line.Reset()
+		if !lines {
+			if !first {
+				line.WriteString(",")
+			}
+			line.WriteString("\n  ")
+		}
+		line.WriteString("{")
+		for i := range cols {
+			if i > 0 {
+				line.WriteString(",")
+			}
+			line.Write(keys[i])
+			line.WriteString(":")
+			v, err := json.Marshal(jsonValue(vals[i]))
 			if err != nil {
 				return err
 			}
-			if vals == nil {
-				break
-			}
-			var line strings.Builder
-			line.WriteString("{")
-			for i, c := range cols {
-				if i > 0 {
-					line.WriteString(",")
-				}
-				k, _ := json.Marshal(c)
-				line.Write(k)
-				line.WriteString(":")
-				v, err := json.Marshal(jsonValue(vals[i]))
-				if err != nil {
-					return err
-				}
-				line.Write(v)
-			}
-			line.WriteString("}")
-			if format == "json" {
-				if !first {
-					bw.WriteString(",")
-				}
-				bw.WriteString("\n  ")
-			}
-			bw.WriteString(line.String())
-			if format == "jsonl" {
-				bw.WriteString("\n")
-			}
-			first = false
+			line.Write(v)
 		}
-		if format == "json" {
-			if !first {
-				bw.WriteString("\n")
-			}
-			bw.WriteString("]\n")
+		line.WriteString("}")
+		if lines {
+			line.WriteString("\n")
 		}
-		return nil
+		if _, err := w.Write(line.Bytes()); err != nil {
+			return err
+		}
+		first = false
 	}
-	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+	if !lines {
+		if !first {
+			w.WriteString("\n")
+		}
+		w.WriteString("]\n")
+	}
+	return nil
 }
 
 // maxCell bounds a table cell so one long value cannot flood a terminal.
@@ -147,8 +267,13 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 	total := 0
 	var numeric = make([]bool, len(cols))
 	width := make([]int, len(cols))
+	hdr := make([]string, len(cols))
 	for i, c := range cols {
-		width[i] = utf8.RuneCountInString(Escape(c))
+		hdr[i] = Escape(c)
+		if markdown {
+			hdr[i] = markdownCell(hdr[i])
+		}
+		width[i] = utf8.RuneCountInString(hdr[i])
 	}
 	for {
 		vals, err := next()
@@ -173,7 +298,7 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 				}
 			}
 			if markdown {
-				s = strings.ReplaceAll(s, "|", `\|`)
+				s = markdownCell(s)
 			}
 			if !markdown && utf8.RuneCountInString(s) > maxCell {
 				s = string([]rune(s)[:maxCell-1]) + "…"
@@ -213,10 +338,6 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 		}
 		w.WriteString("\n")
 	}
-	hdr := make([]string, len(cols))
-	for i, c := range cols {
-		hdr[i] = Escape(c)
-	}
 	line(hdr, true)
 	sep()
 	for _, r := range cells {
@@ -231,9 +352,12 @@ func writeTable(w *bufio.Writer, cols []string, next func() ([]any, error), mark
 	return nil
 }
 
-// Escape makes captured text safe to print: control characters, invalid
-// UTF-8 and backslashes are written as Go-style escapes, so traffic cannot
-// move a terminal's cursor or forge lines of a report.
+// Escape makes captured text safe to print: control characters (C0, DEL,
+// C1), Unicode format characters (bidirectional overrides and isolates,
+// zero-width characters, the byte order mark), line and paragraph
+// separators, invalid UTF-8 and backslashes are written as Go-style
+// escapes (\x1b, \u202e, \\), so traffic cannot move a terminal's cursor,
+// forge lines of a report, or reorder what is shown.
 func Escape(s string) string {
 	safe := true
 	for i := 0; i < len(s); i++ {
@@ -246,12 +370,26 @@ func Escape(s string) string {
 	if safe {
 		return s
 	}
+	return escape(s, true)
+}
+
+// EscapeControls escapes what Escape does except backslashes and
+// newlines: for messages that may quote captured text but have lines of
+// their own (the caller still has to keep a quoted newline from passing
+// for a line, see pcapq's errorText).
+func EscapeControls(s string) string {
+	return escape(s, false)
+}
+
+func escape(s string, all bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !all && (r == '\\' || r == '\n'):
+			b.WriteRune(r)
 		case r == '\\':
 			b.WriteString(`\\`)
 		case r == '\n':
@@ -260,8 +398,9 @@ func Escape(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == 0x202e || r == 0x200b:
-			b.WriteString(strconv.QuoteRuneToASCII(r)[1 : len(strconv.QuoteRuneToASCII(r))-1])
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
 		default:
 			b.WriteRune(r)
 		}
@@ -269,6 +408,56 @@ func Escape(s string) string {
 	}
 	return b.String()
 }
+
+// unsafeRune tells a character that must not reach a terminal or a report
+// as it is: controls (Cc: C0, DEL, C1), format characters (Cf: the
+// bidirectional controls U+061C, U+200E/F, U+202A-E, U+2066-9, zero-width
+// characters, U+FEFF, tag characters) and the line and paragraph
+// separators (Zl, Zp).
+func unsafeRune(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// markdownCell makes an Escape'd value safe as a cell of a Markdown
+// (GitHub-flavoured) table: HTML's <, > and & become entities, so no tag
+// (<script>, <img onerror=...>) or entity reaches a renderer, and the
+// characters of Markdown's inline syntax (emphasis, code, links and
+// images, strikethrough, math) and the cell separator | get a backslash.
+// An underscore between two letters or digits (src_ip) cannot start or end
+// emphasis in CommonMark and is left as it is, for a readable source.
+func markdownCell(s string) string {
+	if !strings.ContainsAny(s, markdownActive) {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '_':
+			if i == 0 || i == len(rs)-1 || !isAlnum(rs[i-1]) || !isAlnum(rs[i+1]) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		default:
+			if strings.ContainsRune(markdownActive, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// markdownActive are the characters markdownCell escapes.
+const markdownActive = "<>&\\`*_[]|~!$"
 
 // Text renders a value the way DuckDB's CLI does, without escaping.
 func Text(v any) string {

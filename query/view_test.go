@@ -6,9 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -128,35 +126,6 @@ func TestOldTableRefused(t *testing.T) {
 			t.Errorf("EnsureSchema on an old database with a %s table: %v", name, err)
 		}
 		db.Close()
-	}
-}
-
-// DuckDB's memory is asked for as huge pages (the mmap wrapper) and
-// jemalloc's settings take: a query that maps fresh memory leaves a mapping
-// flagged "hg" (VM_HUGEPAGE) in /proc/self/smaps, and its result is right.
-func TestHugePages(t *testing.T) {
-	if n := useHugePages(); n != 0 {
-		t.Fatalf("jemalloc settings: mallctl error %d", n)
-	}
-	ctx := context.Background()
-	db, err := Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var sum int64
-	if err := db.conn.QueryRowContext(ctx, "SELECT sum(length(s)) FROM (SELECT repeat('x', (i % 1000)::INTEGER) AS s FROM range(2000000) t(i) ORDER BY i DESC)").Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	if sum != 999_000_000 { // 2000 times 0+1+...+999
-		t.Errorf("sum %d", sum)
-	}
-	smaps, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		t.Skip(err)
-	}
-	if !regexp.MustCompile(`(?m)^VmFlags:.* hg`).Match(smaps) {
-		t.Error("no mapping advised for huge pages after DuckDB mapped memory")
 	}
 }
 

@@ -22,6 +22,9 @@ type Table struct {
 	// View, when set, makes this a view over other tables (no Arrow data).
 	// A view with Columns documents what the view returns.
 	View string
+	// Report lists queries shown as this table's section of pcapq report
+	// (see ReportQuery); none: the table has no section of its own.
+	Report []ReportQuery
 }
 
 // ArrowSchema returns the Arrow schema of t's columns, all nullable.

@@ -30,7 +30,7 @@ var Meta = &Table{
 // Captures has one row per ingested capture file.
 var Captures = &Table{
 	Name: "captures",
-	Doc:  "One row per ingested capture. Ingesting the same file name again (equal path_bytes) replaces the capture's rows in every table; two different names never replace each other.",
+	Doc:  "One row per ingested capture, or live capture (format 'live', path 'live:IFACE'). Ingesting the same file name again (equal path_bytes) replaces the capture's rows in every table; two different names never replace each other.",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture number, the key that joins every other table."},
 		{"path", tStr, "Absolute path of the capture as given ('-' for standard input), as text: bytes of the name that are not UTF-8 are written as \\xNN, so two names can read alike (path_bytes tells them apart)."},
@@ -39,13 +39,17 @@ var Captures = &Table{
 		{"link_types", tStrs, "Link types seen, by LINKTYPE name (e.g. ['EN10MB'])."},
 		{"packets", tI64, "Packets read (rows in packets)."},
 		{"bytes", tI64, "Sum of captured lengths (cap_len) of all packets."},
-		{"first_ts", tTs, "Timestamp of the earliest packet."},
-		{"last_ts", tTs, "Timestamp of the latest packet."},
+		{"first_ts", tTs, "Timestamp of the earliest packet (of those with a time, see packets.ts)."},
+		{"last_ts", tTs, "Timestamp of the latest packet (of those with a time)."},
 		{"ingested_at", tTs, "Wall-clock time the ingest finished."},
 		{"pcapq_version", tStr, "pcapq version that wrote the rows."},
-		{"warnings", tI64, "Rows in warnings for this capture."},
-		{"complete", tBool, "False when reading stopped early (damaged or truncated file): the rows hold every packet before the damage."},
+		{"warnings", tI64, "Rows in warnings for this capture (at most 1000 of a kind, see warnings)."},
+		{"complete", tBool, "False when reading stopped early (damaged or truncated file, or a live capture whose interface went away): the rows hold every packet before. A live capture (or an ingest from a pipe) is false until it ends; its row is rewritten at every commit."},
 		{"path_bytes", tBlob, "The absolute path's bytes exactly (a file name need not be UTF-8): the capture's identity, which a re-ingest matches. NULL for standard input, and for a capture migrated from schema 1 whose path holds a backslash (schema 1 kept only the text, which cannot tell the byte 0xE9 from the four characters \\xe9; such a capture is matched by path, as schema 1 did)."},
+		{"bpf_filter", tStr, "BPF expression the packets were filtered with (capture -f, ingest -f); NULL when none."},
+		{"ps_received", tI64, "Live capture: packets the kernel handed to the filter (libpcap's ps_recv); NULL for files."},
+		{"ps_dropped", tI64, "Live capture: packets dropped because the kernel buffer was full (ps_drop; each rise is a capture_dropped warning); NULL for files."},
+		{"ps_ifdropped", tI64, "Live capture: packets dropped by the interface or its driver (ps_ifdrop); NULL for files."},
 	},
 }
 
@@ -60,12 +64,12 @@ var Packets = &Table{
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the frame came from."},
 		{"frame", tI64, "Frame number, 1-based, as tshark's frame.number."},
-		{"ts", tTs, "Capture timestamp (UTC, nanoseconds)."},
+		{"ts", tTs, "Capture timestamp (UTC, nanoseconds). NULL when the record has none: a pcapng simple packet block, or a time field that is no time (a pcap fraction of a second over one second, a pcapng time outside 1677-2262), which also gets a bad_timestamp warning. Flows and TCP events take such a frame at the time of the last earlier frame with one."},
 		{"iface", tI32, "pcapng interface index (0 for pcap)."},
 		{"link_type", tI32, "LINKTYPE_ value of the frame's interface."},
 		{"cap_len", tI32, "Bytes captured (frame.cap_len)."},
 		{"orig_len", tI32, "Bytes on the wire (frame.len)."},
-		{"file_offset", tI64, "Byte offset of the record (pcap record header, or pcapng block) in the uncompressed capture."},
+		{"file_offset", tI64, "Byte offset of the record (pcap record header, or pcapng block) in the uncompressed capture; for a live capture, of its block in the capture --write-pcap file (NULL without one)."},
 		{"eth_src", tStr, "Ethernet source MAC, aa:bb:cc:dd:ee:ff."},
 		{"eth_dst", tStr, "Ethernet destination MAC."},
 		{"vlan", tU16, "Outer 802.1Q/802.1ad VLAN id, NULL when untagged."},
@@ -193,7 +197,7 @@ func FlagLetters(f uint8) string {
 // Warnings has one row per problem met while reading or decoding.
 var Warnings = &Table{
 	Name: "warnings",
-	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name.",
+	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name. At most 1000 rows of one kind are written per capture; past them one row of kind warnings_not_written per kind says in its detail how many more there were ('N more KIND warnings not written ...').",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the problem was met in."},
 		{"frame", tI64, "Frame number, NULL for problems not tied to one frame."},
@@ -237,7 +241,18 @@ var Flows = &Table{
 		{"service", tStr, "Protocol recognised on the flow by content (e.g. 'http'), NULL when none."},
 		{"evicted", tBool, "Ended by idle timeout or a memory bound rather than by the connection or the capture."},
 		{"capped", tBool, "A buffering bound was hit: some payload was skipped (see warnings)."},
+		{"open", tBool, "The flow was still open when the capture ended (no FIN/RST close, not evicted): it may have gone on after it."},
 	},
+}
+
+// FlowsOpen holds, during a live capture or an ingest from a pipe, the
+// flows not ended yet.
+var FlowsOpen = &Table{
+	Name: "flows_open",
+	Doc: "During a live capture (or an ingest from a pipe), the flows tracked but not ended yet, as they stood at the last commit (at most about a second old); open is false for connections closed by FINs or a reset and waiting out the 5 s close delay. " +
+		"Rewritten at every commit and emptied when the capture ends, when its flows are written to flows (those still open with open = true). " +
+		"SELECT * FROM flows UNION ALL SELECT * FROM flows_open gives every flow so far.",
+	Columns: Flows.Columns,
 }
 
 // TCPEvents has one row per flagged TCP segment (tshark tcp.analysis).
@@ -344,4 +359,4 @@ var HTTPBodies = &Table{
 // All lists every table and view, in documentation order (tables are
 // created before views). Every table but pcapq_meta has a capture_id
 // column (PerCapture).
-var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, Meta}
+var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, FlowsOpen, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, Meta}

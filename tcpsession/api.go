@@ -120,6 +120,10 @@ type Flow struct {
 	Service        string
 	Evicted        bool // ended by eviction (idle/bounds), not by the capture
 	Capped         bool // a buffering bound was hit: some payload was skipped
+	// Open is true for a flow still live when the capture ended (Close),
+	// or at a Snapshot: not closed by FINs or a reset (a closed connection
+	// waiting out the close delay is not open), not evicted.
+	Open bool
 }
 
 // Event is one row of tcp_events: one flagged segment, tshark tcp.analysis

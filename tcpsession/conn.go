@@ -1,6 +1,8 @@
 package tcpsession
 
 import (
+	"net/netip"
+
 	"github.com/pcapq/pcapq/decode"
 )
 
@@ -210,28 +212,92 @@ func (c *conn) scaledHistory(orig bool, code byte, cnt, thr *uint32) {
 	}
 }
 
-var likelyTCP = map[uint16]bool{
-	21: true, 22: true, 23: true, 25: true, 53: true, 80: true, 110: true, 111: true, 135: true,
-	139: true, 143: true, 179: true, 389: true, 443: true, 445: true, 465: true, 502: true,
-	563: true, 587: true, 636: true, 993: true, 995: true, 1080: true, 1433: true, 1521: true,
-	1723: true, 1883: true, 2049: true, 3128: true, 3306: true, 3389: true, 5060: true,
-	5222: true, 5432: true, 5900: true, 6379: true, 6667: true, 8000: true, 8080: true,
-	8443: true, 8888: true, 9200: true, 27017: true,
+// Zeek's likely_server_ports: the server ports that its scripts register
+// with Analyzer::register_for_ports (base/frameworks/analyzer/main.zeek
+// adds every server port to the set) and PacketAnalyzer::register_for_ports
+// (base/packet-protocols/main.zeek, the same), as loaded by a default Zeek
+// run (base/init-default.zeek), zeek/zeek a13de64f (2026-08-21), the
+// version of the corpus baselines. Ports passed as non_server_ports (DHCP's
+// 68/udp, QUIC's DNS-over-QUIC 853/udp and 784/udp) and ports registered
+// one by one with Analyzer::register_for_port (Spicy analyzers' .evt
+// ports) are not in it.
+var zeekServerPorts = []struct {
+	script   string // under scripts/base/
+	tcp, udp []uint16
+}{
+	{"protocols/dce-rpc/main.zeek", []uint16{135}, nil},
+	{"protocols/dhcp/main.zeek", nil, []uint16{67, 4011}}, // server_ports; 68/udp is a client port
+	{"protocols/dnp3/main.zeek", []uint16{20000}, []uint16{20000}},
+	{"protocols/dns/main.zeek", []uint16{53}, []uint16{53, 137, 5353, 5355}},
+	{"protocols/finger/main.zeek", []uint16{79}, nil},
+	{"protocols/ftp/main.zeek", []uint16{21, 2811}, nil},
+	{"protocols/http/main.zeek", []uint16{80, 81, 631, 1080, 3128, 8000, 8080, 8888}, nil},
+	{"protocols/imap/main.zeek", []uint16{143}, nil},
+	{"protocols/irc/main.zeek", []uint16{6666, 6667, 6668, 6669}, nil},
+	{"protocols/krb/main.zeek", []uint16{88}, []uint16{88}},
+	{"protocols/ldap/main.zeek", []uint16{389, 3268}, []uint16{389}},
+	{"protocols/modbus/main.zeek", []uint16{502}, nil},
+	{"protocols/mqtt/main.zeek", []uint16{1883}, nil},
+	{"protocols/mysql/main.zeek", []uint16{1434, 3306}, nil},
+	{"protocols/ntp/main.zeek", nil, []uint16{123}},
+	{"protocols/postgresql/main.zeek", []uint16{5432}, nil},
+	{"protocols/quic/main.zeek", nil, []uint16{443}}, // quic_ports; doq_ports are non-server ports
+	{"protocols/radius/main.zeek", nil, []uint16{1812}},
+	{"protocols/rdp/main.zeek", []uint16{3389}, []uint16{3389}},
+	{"protocols/redis/main.zeek", []uint16{6379}, nil},
+	{"protocols/sip/main.zeek", nil, []uint16{5060}},
+	{"protocols/smb/main.zeek", []uint16{139, 445}, nil},
+	{"protocols/smtp/main.zeek", []uint16{25, 587}, nil},
+	{"protocols/snmp/main.zeek", nil, []uint16{161, 162}},
+	{"protocols/socks/main.zeek", []uint16{1080}, nil},
+	{"protocols/ssh/main.zeek", []uint16{22}, nil},
+	{"protocols/ssl/main.zeek", []uint16{443, 465, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223}, []uint16{443}},
+	{"protocols/syslog/main.zeek", []uint16{514}, []uint16{514}},
+	{"protocols/xmpp/main.zeek", []uint16{5222, 5269}, nil},
+	{"packet-protocols/ayiya/main.zeek", nil, []uint16{5072}},
+	{"packet-protocols/geneve/main.zeek", nil, []uint16{6081}},
+	{"packet-protocols/gre/main.zeek", nil, []uint16{4754}},
+	{"packet-protocols/gtpv1/main.zeek", nil, []uint16{2152, 2123}},
+	{"packet-protocols/teredo/main.zeek", nil, []uint16{3544}},
+	{"packet-protocols/vxlan/main.zeek", nil, []uint16{4789}},
 }
 
-var likelyUDP = map[uint16]bool{
-	53: true, 67: true, 68: true, 69: true, 88: true, 123: true, 137: true, 138: true,
-	161: true, 162: true, 443: true, 500: true, 514: true, 1812: true, 1813: true,
-	1900: true, 3478: true, 4500: true, 5060: true, 5353: true, 5355: true,
+// likelyTCP and likelyUDP hold zeekServerPorts by protocol.
+var likelyTCP, likelyUDP = func() (tcp, udp *portSet) {
+	tcp, udp = new(portSet), new(portSet)
+	for _, z := range zeekServerPorts {
+		tcp.add(z.tcp...)
+		udp.add(z.udp...)
+	}
+	return tcp, udp
+}()
+
+// portSet is a set of ports, one bit each.
+type portSet [65536 / 64]uint64
+
+func (s *portSet) add(ports ...uint16) {
+	for _, p := range ports {
+		s[p/64] |= 1 << (p % 64)
+	}
 }
 
-// likelyServer approximates Zeek's likely_server_ports (the ports its
-// protocol analyzers register).
+func (s *portSet) has(p uint16) bool { return s[p/64]&(1<<(p%64)) != 0 }
+
+// likelyServer is Zeek's IsLikelyServerPort: port is in
+// likely_server_ports for the protocol.
 func likelyServer(proto uint8, port uint16) bool {
 	if proto == protoTCP {
-		return likelyTCP[port]
+		return likelyTCP.has(port)
 	}
-	return likelyUDP[port]
+	return likelyUDP.has(port)
+}
+
+// isBroadcast is Zeek's IPAddr::IsBroadcast: the IPv4 limited broadcast
+// address. Zeek never flips the roles of a connection whose first packet
+// goes to it (IPBasedAnalyzer::NewConn), so a DHCP server's broadcast
+// offer keeps the server as originator.
+func isBroadcast(a netip.Addr) bool {
+	return a == netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
 // mustRestart reports whether packet p starts a new connection on the key

@@ -12,8 +12,11 @@
 //   - keeps Zeek's TCP endpoint state machine, from which the Flow row gets
 //     conn_state, history (with Zeek's 1/10/100 scaling for T, G, W),
 //     orig/resp bytes by sequence space, missed_bytes and the roles
-//     (originator = SYN sender; SYN-ACK-first and SYN-less connections are
-//     flipped as Zeek does, with '^' in the history);
+//     (originator = SYN sender; SYN-ACK-first connections, and SYN-less
+//     connections and UDP flows whose first packet comes from one of
+//     Zeek's likely server ports (the server ports its base scripts
+//     register), are flipped as Zeek does, with '^' in the history, but
+//     never toward 255.255.255.255);
 //   - runs tshark's tcp_analyze_sequence_number over raw sequence numbers
 //     and emits tcp_events (retransmission, fast/spurious retransmission,
 //     out-of-order, lost segment, dup ack, window events, keep-alive,
@@ -37,6 +40,10 @@
 // packets still count, and unanswered connection attempts end 5 s after
 // their first SYN (Zeek's tcp_attempt_delay; not marked evicted); a SYN
 // with a new ISN starts a new flow (port reuse).
+//
+// Close ends the input at the capture time of its last packet; with
+// several shards every shard gets that time, so that flows idle past their
+// timeout end alike for any number of shards.
 //
 // Defragmenter reassembles IPv4 and IPv6 fragments before the Tracker sees
 // them, with bounds on pending datagrams, bytes and time.

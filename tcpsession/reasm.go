@@ -23,7 +23,6 @@ type reasm struct {
 	next     int64
 	segs     []seg
 	buffered int64 // bytes held in segs[].data
-	warned   bool
 }
 
 // restartStream drops what direction i buffered and restarts delivery at

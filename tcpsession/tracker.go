@@ -261,6 +261,7 @@ func (t *Tracker) Process(frame, ts int64, p *decode.Packet) (flowID int64, dir 
 		dir = t.processTCP(c, frame, ts, p, dir)
 	default:
 		c.processOther(ts, p, dir)
+		c.lastFrame = frame
 	}
 	switch {
 	case c.class == classClosing:
@@ -320,15 +321,17 @@ func (t *Tracker) newConn(k flowKey, frame, ts int64, p *decode.Packet, sport, d
 			c.flip()
 			c.hist = append(c.hist, '^')
 		case syn:
-		case likelyServer(protoTCP, sport) && (!likelyServer(protoTCP, dport) || sport < dport):
-			// Zeek's heuristic for connections seen without their SYN.
+		case likelyServer(protoTCP, sport) && (!likelyServer(protoTCP, dport) || sport < dport) && !isBroadcast(p.DstIP):
+			// Zeek's heuristic for connections seen without their SYN
+			// (TCPAnalyzer::WantConnection, IPBasedAnalyzer::NewConn).
 			c.flip()
 			c.hist = append(c.hist, '^')
 		}
 	case protoUDP:
 		c.class = classUDP
 		t.stats.UDPFlows++
-		if likelyServer(protoUDP, sport) && !likelyServer(protoUDP, dport) {
+		// Zeek's UDPAnalyzer::WantConnection and IPBasedAnalyzer::NewConn.
+		if likelyServer(protoUDP, sport) && !likelyServer(protoUDP, dport) && !isBroadcast(p.DstIP) {
 			c.flip()
 			c.hist = append(c.hist, '^')
 		}
@@ -436,13 +439,18 @@ func (t *Tracker) rememberSyn(k flowKey, ts int64) {
 	t.lastSyn[k] = ts
 }
 
-// Close ends every live flow at capture time ts (normally the time of the
-// last packet): buffered data is delivered, streams are closed and Flow
-// rows emitted in flow id order.
+// Close ends the input at capture time ts: the time of the last packet
+// of the whole input, not only of the packets this Tracker saw (with
+// several shards, every packet advances capture time, as it does for a
+// single Tracker through Process). Flows idle past their timeout at ts
+// end as evicted, exactly as Process would have ended them at a packet
+// of time ts; the others end at their last packet: buffered data is
+// delivered, streams are closed and Flow rows emitted in flow id order.
 func (t *Tracker) Close(ts int64) {
-	if ts < t.now {
-		ts = t.now
+	if ts > t.now {
+		t.now = ts
 	}
+	t.expire(t.now)
 	// Emit in FlowID order for deterministic output.
 	cs := make([]*conn, 0, len(t.flows))
 	for _, c := range t.flows {
@@ -450,10 +458,35 @@ func (t *Tracker) Close(ts int64) {
 	}
 	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
 	for _, c := range cs {
+		c.row.Open = c.class != classClosing
 		t.finish(c, c.lastTs, false)
 	}
 	if n := t.stats.EndedEarly; n > 0 {
 		t.warn(0, "flow_table_pressure", strconv.FormatInt(n, 10)+
 			" closed connections or unanswered attempts were ended before the 5 s close delay because MaxFlows live flows were reached; a packet of one of them arriving later starts a new flow")
+	}
+}
+
+// Snapshot calls emit with the row every tracked flow would have if it
+// ended now, in flow id order, without ending any: a live capture shows
+// the flows not yet ended this way. Open is true except for connections
+// already closed by FINs or a reset and waiting out the close delay. Nothing is delivered or
+// changed: buffered out-of-order data stays buffered, and the counts are
+// those of the packets so far.
+func (t *Tracker) Snapshot(emit func(*Flow)) {
+	cs := make([]*conn, 0, len(t.flows))
+	for _, c := range t.flows {
+		cs = append(cs, c)
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].row.FlowID < cs[j].row.FlowID })
+	for _, c := range cs {
+		f := new(Flow)
+		*f = c.row
+		if c.stream != nil {
+			f.Service = c.stream.Service()
+		}
+		c.fillRow(f)
+		f.Open = c.class != classClosing
+		emit(f)
 	}
 }

@@ -340,3 +340,162 @@ func TestConnSize(t *testing.T) {
 		t.Errorf("conn is %d bytes, want at most 1024 (reorder fields by size, or move rarely used state out of line)", n)
 	}
 }
+
+// TestCloseEndsIdleFlowsAsOneTracker: flows split over shards (by the
+// symmetric flow hash, as the ingest pipeline does) end with the same rows
+// as in one Tracker when every shard is closed at the input's last packet
+// time. Eight UDP flows send one packet at time 0; another flow sends one
+// every 10 s until 120 s: past the 60 s UDP timeout the eight are evicted
+// in one Tracker, and must be in every shard although no later packet of
+// their own shard comes.
+func TestCloseEndsIdleFlowsAsOneTracker(t *testing.T) {
+	var pkts []*decode.Packet
+	var tss []int64
+	for i := 0; i < 8; i++ {
+		p := pkt("10.0.0.1", "10.9.9.9", uint16(1000+i), 9999, 0, 0, 0, "x")
+		p.IPProto, p.HasTCP = protoUDP, false
+		pkts, tss = append(pkts, p), append(tss, 1e18)
+	}
+	for s := int64(1); s <= 12; s++ {
+		p := pkt("10.0.0.2", "10.9.9.9", 2000, 9999, 0, 0, 0, "x")
+		p.IPProto, p.HasTCP = protoUDP, false
+		pkts, tss = append(pkts, p), append(tss, 1e18+s*10e9)
+	}
+	last := tss[len(tss)-1]
+	rows := func(shards int) map[int64]Flow {
+		out := map[int64]Flow{}
+		sinks := make([]*recSink, shards)
+		trs := make([]*Tracker, shards)
+		for i := range trs {
+			sinks[i] = &recSink{}
+			trs[i] = NewTracker(DefaultOptions(), sinks[i])
+		}
+		for i, p := range pkts {
+			trs[p.FlowHash()%uint64(shards)].Process(int64(i+1), tss[i], p)
+		}
+		for i, tr := range trs {
+			tr.Close(last)
+			for _, f := range sinks[i].flows {
+				out[f.FlowID] = *f
+			}
+		}
+		return out
+	}
+	one := rows(1)
+	evicted := 0
+	for _, f := range one {
+		if f.Evicted {
+			evicted++
+		}
+	}
+	if evicted != 8 {
+		t.Errorf("one tracker: %d flows evicted, want the 8 idle ones", evicted)
+	}
+	for _, n := range []int{2, 3, 4} {
+		got := rows(n)
+		if len(got) != len(one) {
+			t.Errorf("%d shards: %d flows, one tracker %d", n, len(got), len(one))
+		}
+		for id, f := range one {
+			if g := got[id]; g != f {
+				t.Errorf("%d shards: flow %d = %+v, one tracker %+v", n, id, g, f)
+			}
+		}
+	}
+}
+
+// TestLastFrame: every flow's LastFrame is the frame of its last packet,
+// for UDP and ICMP flows as for TCP ones (tshark's frame numbers; checked
+// against tshark by TestTsharkConversations).
+func TestLastFrame(t *testing.T) {
+	sink := &recSink{}
+	tr := NewTracker(DefaultOptions(), sink)
+	u := pkt("10.0.0.1", "10.0.0.2", 5000, 53, 0, 0, 0, "q")
+	u.IPProto, u.HasTCP = protoUDP, false
+	r := pkt("10.0.0.2", "10.0.0.1", 53, 5000, 0, 0, 0, "a")
+	r.IPProto, r.HasTCP = protoUDP, false
+	tr.Process(1, 1e18, u)
+	tr.Process(2, 1e18, pkt("10.0.0.1", "10.0.0.3", 40000, 80, fS, 1, 0, ""))
+	tr.Process(3, 1e18+1, r)
+	tr.Process(4, 1e18+2, pkt("10.0.0.3", "10.0.0.1", 80, 40000, fS|fA, 9, 2, ""))
+	tr.Close(1e18 + 2)
+	want := map[int64]int64{1: 3, 2: 4}
+	for _, f := range sink.flows {
+		if f.LastFrame != want[f.FlowID] {
+			t.Errorf("%s flow %d: LastFrame %d, want %d", f.Proto, f.FlowID, f.LastFrame, want[f.FlowID])
+		}
+	}
+}
+
+// TestOpenAtCloseAndSnapshot: a connection that is still established when
+// the capture ends is written Open; one closed by FINs (waiting out the
+// close delay) and one evicted are not. Snapshot shows the tracked flows
+// as they stand without ending them, and the rows Close writes later agree.
+func TestOpenAtCloseAndSnapshot(t *testing.T) {
+	sink := &recSink{}
+	opts := DefaultOptions()
+	opts.UDPIdleTimeout = 1e9
+	tr := NewTracker(opts, sink)
+	ts, frame := int64(1e18), int64(0)
+	feed := func(p *decode.Packet) {
+		ts += 1e6
+		frame++
+		tr.Process(frame, ts, p)
+	}
+	// Connection 1 (port 40000): handshake and a request, left open.
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fS, 100, 0, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40000, fS|fA, 500, 101, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fA, 101, 501, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40000, 80, fPA, 101, 501, "GET / HTTP/1.1\r\n\r\n"))
+	// Connection 2 (port 40001): opened and closed with FINs.
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fS, 100, 0, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40001, fS|fA, 500, 101, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fA, 101, 501, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fF|fA, 101, 501, ""))
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40001, fF|fA, 501, 102, ""))
+	feed(pkt("10.0.0.1", "10.0.0.2", 40001, 80, fA, 102, 502, ""))
+
+	var snap []*Flow
+	tr.Snapshot(func(f *Flow) { snap = append(snap, f) })
+	if len(snap) != 2 || len(sink.flows) != 0 {
+		t.Fatalf("snapshot has %d flows (want 2), %d flows ended (want 0)", len(snap), len(sink.flows))
+	}
+	if s := snap[0]; !s.Open || s.OrigP != 40000 || s.OrigPkts != 3 || s.RespPkts != 1 || s.OrigBytes != 18 || s.ConnState != "S1" {
+		t.Errorf("open connection in snapshot = %+v", s)
+	}
+	if s := snap[1]; s.Open || s.OrigP != 40001 || s.ConnState != "SF" {
+		t.Errorf("closed connection in snapshot = %+v", s)
+	}
+	// A snapshot changes nothing: more packets, then the end.
+	feed(pkt("10.0.0.2", "10.0.0.1", 80, 40000, fPA, 501, 119, "HTTP/1.1 200 OK\r\n\r\n"))
+	tr.Close(ts)
+	if len(sink.flows) != 2 {
+		t.Fatalf("flows at close = %d", len(sink.flows))
+	}
+	byPort := map[uint16]*Flow{}
+	for _, f := range sink.flows {
+		byPort[f.OrigP] = f
+	}
+	if f := byPort[40000]; !f.Open || f.RespPkts != 2 || f.RespBytes != 19 || f.Evicted {
+		t.Errorf("connection open at the end = %+v", f)
+	}
+	if f := byPort[40001]; f.Open {
+		t.Errorf("connection closed by FINs marked open: %+v", f)
+	}
+	// An evicted flow is not open.
+	sink2 := &recSink{}
+	tr2 := NewTracker(opts, sink2)
+	u := pkt("10.0.0.1", "10.0.0.2", 5000, 53, 0, 0, 0, "")
+	u.IPProto, u.HasTCP = 17, false
+	tr2.Process(1, 1e18, u)
+	tr2.Process(2, 1e18+5e9, pkt("10.0.0.1", "10.0.0.2", 40000, 80, fS, 100, 0, ""))
+	tr2.Close(1e18 + 5e9)
+	for _, f := range sink2.flows {
+		if f.Proto == "udp" && (f.Open || !f.Evicted) {
+			t.Errorf("idle-evicted UDP flow: open=%v evicted=%v", f.Open, f.Evicted)
+		}
+	}
+	if len(sink2.flows) != 2 {
+		t.Errorf("flows = %d, want 2", len(sink2.flows))
+	}
+}

@@ -421,9 +421,7 @@ func zeekURIs(t *testing.T, path string) map[string]string {
 // chunked, have req_body_len equal to the decoded size tshark shows for the
 // request (its "File Data: N bytes", decompressed and de-chunked).
 func TestHTTPRequestBodyDecodedLikeTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: the request-body comparison needs it")
-	}
+	testenv.Tool(t, "tshark")
 	var plain strings.Builder
 	for i := range 3000 {
 		fmt.Fprintf(&plain, "field%d=%d&", i, i*i%9973)
@@ -517,9 +515,7 @@ func TestHTTPRequestBodyDecodedLikeTshark(t *testing.T) {
 // resp_frame and ttfb_ms equal tshark's pairing (http.request_in,
 // http.time), and the unanswered request has a row with no response.
 func TestHTTPLostStatusLineMatchesTshark(t *testing.T) {
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed: the pairing comparison needs it")
-	}
+	testenv.Tool(t, "tshark")
 	file := "../../httpextract/testdata/http-keepalive-lost-status-line.pcap"
 	out, err := exec.Command("tshark", "-n", "-r", file, "-Y", "http.request || http.response",
 		"-T", "fields", "-E", "separator=\t",

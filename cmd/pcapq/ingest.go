@@ -8,13 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/term"
 
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source/live"
 )
 
 // IngestCmd reads captures into a database.
@@ -24,9 +27,12 @@ type IngestCmd struct {
 	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
 	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
+	Filter   string   `short:"f" help:"Keep only the packets that match this BPF filter (tcpdump syntax, compiled by libpcap for each link type); they are numbered from 1."`
 	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
-	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each; at least 1024 per flow shard); past it closed connections end early, then the least recently active flow is evicted (marked and warned)." default:"65536"`
+	MaxRatio int `name:"max-ratio" help:"Largest decompression ratio of a .gz/.zst capture (bytes out per compressed byte, past its first MiB); past it reading stops as at damage, keeping the packets before. Raise it for a genuine capture that compresses better." default:"1000"`
+
+	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (about 1.1 KB each), split evenly across the flow shards (--workers); past a shard's share its closed connections end early, then its least recently active flow is evicted (marked and warned)." default:"65536"`
 	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long (capture time) ends, marked evicted (Zeek's tcp_inactivity_timeout)." default:"5m"`
 	UDPIdleTimeout time.Duration `name:"udp-idle-timeout" group:"Flow tracking" help:"A UDP, ICMP or other flow without packets for this long ends, marked evicted (Zeek's udp/icmp_inactivity_timeout)." default:"1m"`
 	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows; past it the oldest holes are skipped as gaps (flows marked capped and warned)." default:"64MiB"`
@@ -38,11 +44,16 @@ func (c *IngestCmd) Validate() error {
 	if c.Output == "" {
 		return errors.New("-o/--output: the database file name is empty")
 	}
-	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 {
-		return errors.New("--max-flows, --tcp-idle-timeout and --udp-idle-timeout must not be negative")
+	if c.MaxFlows < 0 || c.TCPIdleTimeout < 0 || c.UDPIdleTimeout < 0 || c.MaxRatio < 0 {
+		return errors.New("--max-flows, --tcp-idle-timeout, --udp-idle-timeout and --max-ratio must not be negative")
 	}
 	if _, err := parseSize(c.MaxBuffered); err != nil && c.MaxBuffered != "" {
 		return fmt.Errorf("--max-buffered: %w", err)
+	}
+	if c.Filter != "" {
+		if err := live.CheckFilter(c.Filter); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -53,6 +64,9 @@ func (c *IngestCmd) Validate() error {
 // it was interrupted), it removes the file: a failed first ingest leaves
 // nothing behind. A file that existed before is never removed.
 func (c *IngestCmd) Run(g *Globals) (err error) {
+	if g.Workers < 0 || g.Workers > ingest.MaxWorkers {
+		return &exitError{code: 2, err: fmt.Errorf("--workers %d: want 0 (one per CPU) to %d; more workers than CPUs only add memory (about 12 MiB each)", g.Workers, ingest.MaxWorkers)}
+	}
 	db, err := query.Open(g.ctx, c.Output)
 	if err != nil {
 		return err
@@ -88,11 +102,18 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 	var failed []error
 	for _, name := range c.Captures {
 		in := string(name)
-		if err := ingestOne(g, db, in, c.options(g)); err != nil {
+		var err error
+		if in == "-" && stdinIsPipe(g) {
+			// A pipe is live: rows are committed as they arrive.
+			err = c.ingestPipe(g, db)
+		} else {
+			err = ingestFiltered(g, db, in, c.options(g), c.Filter)
+		}
+		if err != nil {
 			if g.ctx.Err() != nil {
 				return fmt.Errorf("interrupted while reading %s: its rows were rolled back; %s keeps every capture committed before: %w", query.Escape(in), db.Path(), g.ctx.Err())
 			}
-			fmt.Fprintln(g.stderr, "pcapq:", err)
+			printError(g.stderr, err, g.names)
 			failed = append(failed, err)
 		} else {
 			committed++
@@ -101,8 +122,8 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 	if len(failed) > 0 {
 		code := 1
 		for _, err := range failed {
-			if errors.Is(err, ingest.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
-				code = 2
+			if notCapture(err) {
+				code = exitUsage
 			}
 		}
 		return &exitError{code: code, err: fmt.Errorf("%d of %d captures not ingested", len(failed), len(c.Captures))}
@@ -131,6 +152,8 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.HTTP = !c.NoFlows && !c.NoHTTP
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
+	o.MaxRatio = c.MaxRatio // 0 (pcapq query's one-shot ingest): the default
+	o.Alloc = ingestAlloc()
 	// Zero values (pcapq query's one-shot ingest) keep the defaults.
 	if c.MaxFlows > 0 {
 		o.Session.MaxFlows = c.MaxFlows
@@ -148,6 +171,11 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	return o
 }
 
+// ingestAlloc is the Arrow allocator of every ingest of the process,
+// made on the first: buffers reused from one huge-page arena
+// (ingest.NewAllocator; benchmarks/RESULTS.md has the measurements).
+var ingestAlloc = sync.OnceValue(func() memory.Allocator { return ingest.NewAllocator(ingest.DefaultArenaSize) })
+
 // ingestThreads is DuckDB's thread count while ingesting. One by default:
 // the decode workers and flow shards keep the other cores busy, and more
 // DuckDB threads spend their time polling its task queue (measured in
@@ -161,6 +189,12 @@ func ingestThreads(g *Globals) int {
 
 // ingestOne reads one capture into db in one transaction.
 func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
+	return ingestFiltered(g, db, in, opts, "")
+}
+
+// ingestFiltered is ingestOne keeping only the packets that match the BPF
+// expression filter ("" keeps all).
+func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, filter string) error {
 	var (
 		r      ingest.Reader
 		closer io.Closer
@@ -169,7 +203,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 		size   = int64(-1)
 	)
 	if in == "-" {
-		r, err = ingest.NewReader(g.stdin, "-")
+		r, err = ingest.NewReader(interruptible(g.ctx, g.stdin), "-")
 	} else {
 		if abs, e := filepath.Abs(in); e == nil {
 			path = abs
@@ -184,6 +218,11 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	}
 	if closer != nil {
 		defer closer.Close()
+	}
+	if filter != "" {
+		if r, err = live.Filter(r, filter); err != nil {
+			return err
+		}
 	}
 	id, err := db.BeginCapture(g.ctx, path)
 	if err != nil {
@@ -211,7 +250,7 @@ func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
 	err = db.FinishCapture(g.ctx, query.CaptureRow{
 		ID: id, Path: path, FileSize: size, Format: sum.Format, LinkTypes: names,
 		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs,
-		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete,
+		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete, Filter: filter,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w (rolled back: nothing of this capture was kept, earlier captures are intact)", in, err)

@@ -39,14 +39,15 @@ func Missing(t testing.TB, format string, args ...any) {
 
 // debPackage names the Debian package of each peer tool.
 var debPackage = map[string]string{
-	"tshark":   "tshark",
-	"capinfos": "tshark",
-	"tcpdump":  "tcpdump",
-	"tcpflow":  "tcpflow",
-	"ngrep":    "ngrep",
-	"node":     "nodejs",
-	"npm":      "npm",
-	"chromium": "chromium",
+	"tshark":    "tshark",
+	"capinfos":  "tshark",
+	"tcpdump":   "tcpdump",
+	"tcpflow":   "tcpflow",
+	"ngrep":     "ngrep",
+	"node":      "nodejs",
+	"npm":       "npm",
+	"chromium":  "chromium",
+	"cmark-gfm": "cmark-gfm",
 }
 
 // Tool returns the path of a peer tool, or ends the test through Missing
