@@ -17,15 +17,23 @@ import (
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
-// No table is declared twice, and each analyzer declares its tables: the
-// start-up check (analyzers.MustTable) ran when this package was loaded.
+// Every table an analyzer declares is in schema.All, and no table is
+// declared twice: the start-up check (analyzers.MustTable) ran when this
+// package was loaded.
 func TestTablesRegistered(t *testing.T) {
+	inAll := map[*schema.Table]bool{}
+	for _, st := range schema.All {
+		inAll[st] = true
+	}
 	seen := map[*schema.Table]string{}
 	for _, a := range Analyzers(httpextract.DefaultOptions()) {
 		if len(a.Tables) == 0 {
 			t.Errorf("analyzer %s declares no table", a.Name)
 		}
 		for _, tb := range a.Tables {
+			if !inAll[tb.Schema] {
+				t.Errorf("analyzer %s: table %s is not in schema.All", a.Name, tb.Schema.Name)
+			}
 			if prev, dup := seen[tb.Schema]; dup {
 				t.Errorf("table %s declared by %s and %s", tb.Schema.Name, prev, a.Name)
 			}
