@@ -66,13 +66,13 @@ type collector struct {
 	flows, events, warns *tableBuilder
 	// The protocol analyzers' tables, made at their first row, in
 	// order of first use.
-	atables map[*analyzers.Table]*tableBuilder
-	aorder  []*analyzers.Table
-	open                               *tableBuilder // flows_open rows of the last tick
-	linkTypes                          []uint32      // distinct link types so far, for Commit's summary
-	flowCol                            *array.Int64Builder
-	dirCol                             *array.BooleanBuilder
-	packetsSchema                      *arrow.Schema
+	atables       map[*analyzers.Table]*tableBuilder
+	aorder        []*analyzers.Table
+	open          *tableBuilder // flows_open rows of the last tick
+	linkTypes     []uint32      // distinct link types so far, for Commit's summary
+	flowCol       *array.Int64Builder
+	dirCol        *array.BooleanBuilder
+	packetsSchema *arrow.Schema
 
 	warnKept       map[string]int   // warnings rows written per kind
 	warnNotWritten map[string]int64 // warnings past MaxWarningsPerKind per kind

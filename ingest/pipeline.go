@@ -13,9 +13,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/pcapq/pcapq/decode"
 	"github.com/pcapq/pcapq/analyzers"
 	"github.com/pcapq/pcapq/analyzers/all"
+	"github.com/pcapq/pcapq/decode"
 	"github.com/pcapq/pcapq/httpextract"
 	"github.com/pcapq/pcapq/schema"
 	"github.com/pcapq/pcapq/tcpsession"
