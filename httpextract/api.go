@@ -11,44 +11,59 @@ type Header struct {
 // Transaction is one row of the http table: a request paired with its
 // response on one connection. Times are nanoseconds since the Unix epoch;
 // 0 means "not seen" (NULL in the table).
+//
+// The col tags name the http_data columns the fields fill (see package
+// analyzers: a new column is a field with its tag and a schema entry);
+// the analyzers/http package computes the others (ttfb_ms, duration_ms,
+// uri and path, req_body_len, the header JSON).
 type Transaction struct {
-	FlowID      int64
-	CommunityID string
-	TransDepth  int // 1-based position in the connection
+	FlowID      int64  `col:"flow_id"`
+	CommunityID string `col:"community_id,omitempty"`
+	TransDepth  int    `col:"trans_depth"` // 1-based position in the connection
 
-	TsReqStart  int64 // capture time of the segment holding the first request byte
-	TsReqEnd    int64 // ... of the segment completing the request (headers + body)
-	TsRespStart int64 // ... holding the first response byte
-	TsRespEnd   int64 // ... completing the response
-	ReqFrame    int64 // frame of the first request byte
-	RespFrame   int64 // frame of the first response byte
+	TsReqStart  int64 `col:"ts_req_start,omitempty"`  // capture time of the segment holding the first request byte
+	TsReqEnd    int64 `col:"ts_req_end,omitempty"`    // ... of the segment completing the request (headers + body)
+	TsRespStart int64 `col:"ts_resp_start,omitempty"` // ... holding the first response byte
+	TsRespEnd   int64 `col:"ts_resp_end,omitempty"`   // ... completing the response
+	ReqFrame    int64 `col:"req_frame,omitempty"`     // frame of the first request byte
+	RespFrame   int64 `col:"resp_frame,omitempty"`    // frame of the first response byte
 
-	Method, Host, URI, Path, Query, Version string
-	UserAgent, Referrer, ReqContentType     string
-	ReqBodyLen                              int64 // decoded request body length
+	Method         string `col:"method,omitempty"`
+	Host           string `col:"host,omitempty"`
+	URI, Path      string
+	Query          string `col:"query,omitempty"`
+	Version        string `col:"version,omitempty"`
+	UserAgent      string `col:"user_agent,omitempty"`
+	Referrer       string `col:"referrer,omitempty"`
+	ReqContentType string `col:"req_content_type,omitempty"`
+	ReqBodyLen     int64  // decoded request body length
 
-	HasStatus                               bool
-	StatusCode                              int
-	StatusMsg, RespVersion, RespContentType string
-	InfoCode                                int    // last 1xx interim status before the final one (Zeek info_code), 0 if none
-	InfoMsg                                 string // its reason phrase (Zeek info_msg)
-	TransferEncoding, ContentEncoding       string
-	RespBodyLen                             int64 // decoded: de-chunked and decompressed
-	RespWireLen                             int64 // body bytes as on the wire
-	ReqHeaders, RespHeaders                 []Header
-	Upgrade                                 string // "websocket", "h2c", "connect" or ""
-	Missing                                 string // "response", "request" or ""
-	Gap                                     bool
-	Error                                   string // Zeek-style name or ""
+	HasStatus        bool
+	StatusCode       int    `col:"status_code,null=HasStatus"`
+	StatusMsg        string `col:"status_msg,omitempty"`
+	RespVersion      string `col:"resp_version,omitempty"`
+	RespContentType  string `col:"resp_content_type,omitempty"`
+	InfoCode         int    // last 1xx interim status before the final one (Zeek info_code), 0 if none
+	InfoMsg          string // its reason phrase (Zeek info_msg)
+	TransferEncoding string `col:"transfer_encoding,omitempty"`
+	ContentEncoding  string `col:"content_encoding,omitempty"`
+	RespBodyLen      int64  `col:"resp_body_len,null=HasStatus"` // decoded: de-chunked and decompressed
+	RespWireLen      int64  `col:"resp_wire_len,null=HasStatus"` // body bytes as on the wire
+	ReqHeaders       []Header
+	RespHeaders      []Header
+	Upgrade          string `col:"upgrade,omitempty"` // "websocket", "h2c", "connect" or ""
+	Missing          string `col:"missing,omitempty"` // "response", "request" or ""
+	Gap              bool   `col:"gap"`
+	Error            string `col:"error,omitempty"` // Zeek-style name or ""
 }
 
 // Body is one row of http_bodies (only with Options.KeepBodies).
 type Body struct {
-	FlowID     int64
-	TransDepth int
+	FlowID     int64          `col:"flow_id"`
+	TransDepth int            `col:"trans_depth"`
 	Dir        tcpsession.Dir // DirOrig = request body, DirResp = response body
-	Data       []byte         // decoded, capped at Options.MaxBodyKeep
-	Truncated  bool
+	Data       []byte         `col:"body"` // decoded, capped at Options.MaxBodyKeep
+	Truncated  bool           `col:"truncated"`
 }
 
 // Sink receives extracted rows; values passed are owned by the sink.

@@ -86,9 +86,47 @@ type handler struct {
 
 	service string
 	closed  bool
+
+	// Hand-over of an upgraded connection (101, CONNECT 2xx): the token,
+	// and the bytes each side sent after its HTTP message (at most
+	// maxTunnelRest per side), for the analyzer that reads the tunnel.
+	upgraded  string
+	tunneled  bool // the response switched the connection
+	handed    bool // Handover returned it
+	origEarly bool // the client sent non-HTTP bytes while waiting for the answer
+	rest      [2][]byte
 }
 
+// maxTunnelRest bounds the tunnel bytes a side keeps until the hand-over.
+const maxTunnelRest = 64 << 10
+
 var _ tcpsession.StreamHandler = (*handler)(nil)
+
+// Handover reports, once, that the connection left HTTP/1.x after an
+// upgrade (101 Switching Protocols) or a CONNECT tunnel (2xx): upgrade is
+// the token ("websocket", "h2c", ...; "connect" for a tunnel), orig and
+// resp the bytes each side sent after its HTTP message (delivered but not
+// parsed), for the analyzer that reads what follows. Client bytes sent
+// before the answer arrived are kept up to 64 KiB.
+func (h *handler) Handover() (upgrade string, orig, resp []byte, ok bool) {
+	if !h.tunneled || h.handed {
+		return "", nil, nil, false
+	}
+	h.handed = true
+	orig, resp = h.rest[0], h.rest[1]
+	h.rest = [2][]byte{}
+	return h.upgraded, orig, resp, true
+}
+
+// keepRest keeps tunnel bytes of direction i until the hand-over.
+func (h *handler) keepRest(i int, data []byte) {
+	if h.handed || !(h.tunneled || i == 0 && h.origEarly) {
+		return
+	}
+	if room := maxTunnelRest - len(h.rest[i]); room > 0 {
+		h.rest[i] = append(h.rest[i], data[:min(room, len(data))]...)
+	}
+}
 
 func (h *handler) Service() string { return h.service }
 
@@ -98,6 +136,7 @@ func (h *handler) Data(dir tcpsession.Dir, data []byte, ts, frame int64) {
 	}
 	p := &h.half[dir-1]
 	if p.st >= stTunnel {
+		h.keepRest(int(dir-1), data)
 		return
 	}
 	p.ts, p.frame = ts, frame
@@ -105,6 +144,9 @@ func (h *handler) Data(dir tcpsession.Dir, data []byte, ts, frame int64) {
 	for len(data) > 0 && p.st < stTunnel {
 		n := h.step(p, data)
 		data = data[n:]
+	}
+	if p.st >= stTunnel && len(data) > 0 {
+		h.keepRest(int(dir-1), data) // what follows the message that switched
 	}
 	h.flush()
 }

@@ -372,9 +372,13 @@ func (h *handler) stepBody(p *half, data []byte) int {
 			p.st = stStart
 			return 0
 		}
+		// Not HTTP: the client already speaks the upgraded protocol
+		// (bytes kept for the hand-over if the answer switches).
+		h.origEarly = true
+		h.keepRest(0, p.buf) // bytes buffered by earlier calls; data follows in Data
 		p.buf = p.buf[:0]
 		p.st = stTunnel
-		return len(data)
+		return 0
 	}
 	return len(data)
 }
@@ -532,9 +536,10 @@ func (h *handler) startReq(p *half, line []byte) bool {
 	if len(uri) == 0 && version == nil {
 		return false
 	}
-	if p.anyMethod && version == nil {
-		// An unknown method opened the stream: without a version the
-		// line is too weak a sign of HTTP.
+	if p.anyMethod && version == nil && uri[0] != '/' {
+		// An unknown method opened the stream: without a version, only
+		// an origin-form target ("CCM_POST /x") makes the line an
+		// HTTP/0.9 request, as Zeek reads it; "NICK alice" is not HTTP.
 		return false
 	}
 	h.pendingLimit(p)
@@ -829,11 +834,13 @@ func (h *handler) endHeaders(p *half) {
 		t.Upgrade = string(p.upgrade)
 		h.finish(p)
 		h.tunnel()
+		h.tunneled, h.upgraded = true, t.Upgrade
 		return
 	case st.connect && code >= 200 && code < 300:
 		t.Upgrade = "connect"
 		h.finish(p)
 		h.tunnel()
+		h.tunneled, h.upgraded = true, t.Upgrade
 		return
 	case st.head || code == 204 || code == 304:
 		h.finish(p)

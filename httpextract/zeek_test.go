@@ -113,6 +113,10 @@ func ourValues(x *Transaction) map[string]string {
 	status := ""
 	if x.HasStatus {
 		status = fmt.Sprint(x.StatusCode)
+	} else if x.Version == "0.9" && x.RespFrame != 0 {
+		// An HTTP/0.9 reply has no status line: pcapq stores NULL
+		// where Zeek writes 0.
+		status = "0"
 	}
 	return map[string]string{
 		"method":            x.Method,
@@ -132,20 +136,11 @@ var zeekColumns = []string{"method", "host", "uri", "status_code", "request_body
 // one side has). A disagreement not listed here is logged as unexplained.
 var zeekKnown = func() map[string]string {
 	const (
-		r09      = "HTTP/0.9 reply has no status line: Zeek logs status_code 0, we log NULL (HasStatus=false)"
-		rCCM     = `stream opens with an unknown method and no version ("CCM_POST /HTTP/1.1"): we do not take that as HTTP, so the 400 reply is unmatched; Zeek reads it as an HTTP/0.9 request`
 		rCRLF    = "multipart body whose last line has no CRLF: Zeek's MIME parser counts 2 bytes it adds (weird line_terminated_without_CRLF); we count the Content-Length bytes"
 		rPartial = "connection captured without its SYN (Zeek conn.log: OTH, history DdA, no service): Zeek's HTTP analyzer skips partial connections; we detect HTTP by content"
 	)
 	m := map[string]string{
-		"zeek-mixed-vlan-mpls|10.20.80.1 50343 10.0.0.15 80 1|status_code": r09,
-		"zeek-wikipedia|141.142.220.118 35634 208.80.152.2 80 1|row":       rPartial,
-	}
-	for _, port := range []int{46568, 46583, 46588, 46593, 46598, 46603, 46608} {
-		m[fmt.Sprintf("zeek-http-methods|128.2.6.136 %d 173.194.75.103 80 1|status_code", port)] = r09
-	}
-	for _, col := range []string{"method", "host", "uri", "status_code", "response_body_len"} {
-		m["zeek-http-methods|128.2.6.136 46578 173.194.75.103 80 1|"+col] = rCCM
+		"zeek-wikipedia|141.142.220.118 35634 208.80.152.2 80 1|row": rPartial,
 	}
 	for depth := 1; depth <= 5; depth++ {
 		m[fmt.Sprintf("zeek-http-no-crlf|10.1.6.206 49783 5.2.136.90 80 %d|request_body_len", depth)] = rCRLF
@@ -153,9 +148,11 @@ var zeekKnown = func() map[string]string {
 	return m
 }()
 
-// minZeekAgreement is the agreement measured over all compared cells when
-// the test was written (480 of 504); the test fails below it.
-const minZeekAgreement = 480.0 / 504
+// minZeekAgreement is the agreement measured over all compared cells (480
+// of 504 when the test was written; 493 since HTTP/0.9 replies compare as
+// Zeek's status_code 0 and "CCM_POST /HTTP/1.1" opens an HTTP/0.9
+// request); the test fails below it.
+const minZeekAgreement = 493.0 / 504
 
 // TestZeekHTTPLog compares rows with Zeek's http.log baselines, cell by
 // cell: method, host, uri, status_code, request_body_len,

@@ -8,13 +8,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/analyzers"
 	"github.com/pcapq/pcapq/schema"
 	"github.com/pcapq/pcapq/tcpsession"
 )
@@ -64,13 +63,16 @@ type collector struct {
 	pktRows int
 	flushAt int // packet rows that make the next write
 
-	flows, events, http, bodies, warns *tableBuilder
-	open                               *tableBuilder // flows_open rows of the last tick
-	linkTypes                          []uint32      // distinct link types so far, for Commit's summary
-	flowCol                            *array.Int64Builder
-	dirCol                             *array.BooleanBuilder
-	packetsSchema                      *arrow.Schema
-	jsonBuf                            []byte // scratch for header JSON
+	flows, events, warns *tableBuilder
+	// The protocol analyzers' tables, made at their first row, in
+	// order of first use.
+	atables       map[*analyzers.Table]*tableBuilder
+	aorder        []*analyzers.Table
+	open          *tableBuilder // flows_open rows of the last tick
+	linkTypes     []uint32      // distinct link types so far, for Commit's summary
+	flowCol       *array.Int64Builder
+	dirCol        *array.BooleanBuilder
+	packetsSchema *arrow.Schema
 
 	warnKept       map[string]int   // warnings rows written per kind
 	warnNotWritten map[string]int64 // warnings past MaxWarningsPerKind per kind
@@ -86,8 +88,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 		// smaller groups so what waits in Arrow stays bounded.
 		flows:   newTableBuilder(mem, schema.Flows, 1<<16),
 		events:  newTableBuilder(mem, schema.TCPEvents, 1<<16),
-		http:    newTableBuilder(mem, schema.HTTPData, 1<<12),
-		bodies:  newTableBuilder(mem, schema.HTTPBodies, 1<<6),
+		atables: map[*analyzers.Table]*tableBuilder{},
 		warns:   newTableBuilder(mem, schema.Warnings, 1<<16),
 		open:    newTableBuilder(mem, schema.FlowsOpen, 0),
 		flowCol: array.NewInt64Builder(mem),
@@ -186,7 +187,10 @@ func (c *collector) release() {
 	for _, r := range c.packets {
 		r.Release()
 	}
-	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns, c.open} {
+	for _, tb := range []*tableBuilder{c.flows, c.events, c.warns, c.open} {
+		tb.rb.Release()
+	}
+	for _, tb := range c.atables {
 		tb.rb.Release()
 	}
 	c.flowCol.Release()
@@ -204,7 +208,11 @@ func (c *collector) flush(send func(write) error, final bool) error {
 			return err
 		}
 	}
-	for _, tb := range []*tableBuilder{c.flows, c.events, c.http, c.bodies, c.warns} {
+	tbs := []*tableBuilder{c.flows, c.events}
+	for _, t := range c.aorder {
+		tbs = append(tbs, c.atables[t])
+	}
+	for _, tb := range append(tbs, c.warns) {
 		if tb.rows == 0 || (!final && tb.rows < tb.flush) {
 			continue
 		}
@@ -269,8 +277,7 @@ func (c *collector) addBatch(b *batch) {
 		so := &b.shardOut[i]
 		out.flows = append(out.flows, so.flows...)
 		out.events = append(out.events, so.events...)
-		out.http = append(out.http, so.http...)
-		out.bodies = append(out.bodies, so.bodies...)
+		out.rows = append(out.rows, so.rows...)
 		out.warns = append(out.warns, so.warns...)
 		out.endedEarly += so.endedEarly
 	}
@@ -281,10 +288,8 @@ func (c *collector) addBatch(b *batch) {
 	sort.SliceStable(out.events, func(i, j int) bool {
 		return out.events[i].Frame < out.events[j].Frame
 	})
-	sort.SliceStable(out.http, func(i, j int) bool {
-		a, b := out.http[i], out.http[j]
-		return a.FlowID < b.FlowID || a.FlowID == b.FlowID && a.TransDepth < b.TransDepth
-	})
+	// Rows of one flow keep their order (an analyzer emits them in order).
+	sort.SliceStable(out.rows, func(i, j int) bool { return out.rows[i].flowID < out.rows[j].flowID })
 	sort.SliceStable(out.warns, func(i, j int) bool { return out.warns[i].frame < out.warns[j].frame })
 	for _, f := range out.flows {
 		c.addFlow(f)
@@ -292,11 +297,8 @@ func (c *collector) addBatch(b *batch) {
 	for _, e := range out.events {
 		c.addEvent(e)
 	}
-	for _, t := range out.http {
-		c.addHTTP(t)
-	}
-	for _, bd := range out.bodies {
-		c.addBody(bd)
+	for i := range out.rows {
+		c.addRow(&out.rows[i])
 	}
 	for _, w := range out.warns {
 		c.addWarning(w)
@@ -481,151 +483,25 @@ func (c *collector) addEvent(e *tcpsession.Event) {
 	c.p.sum.Events++
 }
 
-// appendHeaders appends headers as the JSON object http_data stores
-// (NULL for nil): names in order of first appearance, each with the array
-// of its values in order (map keys must be unique). Names and values are
-// escaped for JSON after schema.ValidText.
-func appendHeaders(b array.Builder, hs []httpextract.Header, buf []byte) []byte {
-	sb := b.(*array.StringBuilder)
-	if hs == nil {
-		sb.AppendNull()
-		return buf
+// addRow appends one row of a protocol analyzer's table. The row type
+// appends itself (analyzers.Table); the collector knows no table.
+func (c *collector) addRow(r *analyzerRow) {
+	tb := c.atables[r.table]
+	if tb == nil {
+		// Rows with every header (http, about 1.5 KB each in the benchmark
+		// capture) or a body are written in smaller groups, so what waits
+		// in Arrow stays bounded.
+		flush := 1 << 12
+		if r.table.Schema == schema.HTTPBodies {
+			flush = 1 << 6
+		}
+		tb = newTableBuilder(c.mem, r.table.Schema, flush)
+		c.atables[r.table] = tb
+		c.aorder = append(c.aorder, r.table)
 	}
-	buf = append(buf[:0], '{')
-	for i, h := range hs {
-		dup := false
-		for _, prev := range hs[:i] {
-			if prev.Name == h.Name {
-				dup = true
-				break
-			}
-		}
-		if dup {
-			continue
-		}
-		if len(buf) > 1 {
-			buf = append(buf, ',')
-		}
-		buf = appendJSONString(buf, h.Name)
-		buf = append(buf, ':', '[')
-		n := 0
-		for _, h2 := range hs[i:] {
-			if h2.Name == h.Name {
-				if n > 0 {
-					buf = append(buf, ',')
-				}
-				n++
-				buf = appendJSONString(buf, h2.Value)
-			}
-		}
-		buf = append(buf, ']')
+	r.table.Append(tb.rb, c.p.captureID, r.row)
+	tb.rows++
+	if r.table.Schema == schema.HTTPData {
+		c.p.sum.HTTP++
 	}
-	buf = append(buf, '}')
-	sb.BinaryBuilder.Append(buf)
-	return buf
-}
-
-// appendJSONString appends s as a JSON string holding schema.ValidText(s):
-// quotes, backslashes and control characters escaped, a byte outside
-// valid UTF-8 as the text \xNN.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		if c >= 0x80 {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || n > 1 {
-				i += n
-				continue
-			}
-		}
-		buf = append(buf, s[start:i]...)
-		switch {
-		case c == '"' || c == '\\':
-			buf = append(buf, '\\', c)
-		case c == '\n':
-			buf = append(buf, '\\', 'n')
-		case c == '\r':
-			buf = append(buf, '\\', 'r')
-		case c == '\t':
-			buf = append(buf, '\\', 't')
-		case c < 0x20:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		default: // a byte outside valid UTF-8: the text \xNN
-			buf = append(buf, '\\', '\\', 'x', hex[c>>4], hex[c&15])
-		}
-		i++
-		start = i
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
-
-func (c *collector) addHTTP(t *httpextract.Transaction) {
-	tb := c.http
-	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.col("flow_id").(*array.Int64Builder).Append(t.FlowID)
-	appendOptStr(tb.col("community_id"), t.CommunityID)
-	tb.col("trans_depth").(*array.Int32Builder).Append(int32(t.TransDepth))
-	appendOptTs(tb.col("ts_req_start"), t.TsReqStart)
-	appendOptTs(tb.col("ts_req_end"), t.TsReqEnd)
-	appendOptTs(tb.col("ts_resp_start"), t.TsRespStart)
-	appendOptTs(tb.col("ts_resp_end"), t.TsRespEnd)
-	appendOptMs(tb.col("ttfb_ms"), t.TsRespStart-t.TsReqEnd, t.TsRespStart != 0 && t.TsReqEnd != 0)
-	appendOptMs(tb.col("duration_ms"), t.TsRespEnd-t.TsReqStart, t.TsRespEnd != 0 && t.TsReqStart != 0)
-	appendOptI64(tb.col("req_frame"), t.ReqFrame, t.ReqFrame > 0)
-	appendOptI64(tb.col("resp_frame"), t.RespFrame, t.RespFrame > 0)
-	appendOptStr(tb.col("method"), t.Method)
-	appendOptStr(tb.col("host"), t.Host)
-	// A request line without a target ("GET  HTTP/1.1") has uri '', as
-	// Zeek logs it; uri and path are NULL only when there is no request.
-	appendReqStr(tb.col("uri"), t.URI, t.Method != "")
-	appendReqStr(tb.col("path"), t.Path, t.Method != "")
-	appendOptStr(tb.col("query"), t.Query)
-	appendOptStr(tb.col("version"), t.Version)
-	appendOptStr(tb.col("user_agent"), t.UserAgent)
-	appendOptStr(tb.col("referrer"), t.Referrer)
-	appendOptStr(tb.col("req_content_type"), t.ReqContentType)
-	appendOptI64(tb.col("req_body_len"), t.ReqBodyLen, t.Method != "")
-	if t.HasStatus {
-		tb.col("status_code").(*array.Int32Builder).Append(int32(t.StatusCode))
-	} else {
-		tb.col("status_code").AppendNull()
-	}
-	appendOptStr(tb.col("status_msg"), t.StatusMsg)
-	appendOptStr(tb.col("resp_version"), t.RespVersion)
-	appendOptStr(tb.col("resp_content_type"), t.RespContentType)
-	appendOptStr(tb.col("transfer_encoding"), t.TransferEncoding)
-	appendOptStr(tb.col("content_encoding"), t.ContentEncoding)
-	appendOptI64(tb.col("resp_body_len"), t.RespBodyLen, t.HasStatus)
-	appendOptI64(tb.col("resp_wire_len"), t.RespWireLen, t.HasStatus)
-	c.jsonBuf = appendHeaders(tb.col("req_headers_json"), t.ReqHeaders, c.jsonBuf)
-	c.jsonBuf = appendHeaders(tb.col("resp_headers_json"), t.RespHeaders, c.jsonBuf)
-	appendOptStr(tb.col("upgrade"), t.Upgrade)
-	appendOptStr(tb.col("missing"), t.Missing)
-	tb.col("gap").(*array.BooleanBuilder).Append(t.Gap)
-	appendOptStr(tb.col("error"), t.Error)
-	tb.endRow()
-	c.p.sum.HTTP++
-}
-
-func (c *collector) addBody(bd *httpextract.Body) {
-	tb := c.bodies
-	tb.col("capture_id").(*array.Int32Builder).Append(c.p.captureID)
-	tb.col("flow_id").(*array.Int64Builder).Append(bd.FlowID)
-	tb.col("trans_depth").(*array.Int32Builder).Append(int32(bd.TransDepth))
-	d := "response"
-	if bd.Dir == tcpsession.DirOrig {
-		d = "request"
-	}
-	tb.col("direction").(*array.StringBuilder).Append(d)
-	tb.col("body").(*array.BinaryBuilder).Append(bd.Data)
-	tb.col("truncated").(*array.BooleanBuilder).Append(bd.Truncated)
-	tb.endRow()
 }

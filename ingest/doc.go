@@ -8,8 +8,12 @@
 // dispatcher restores batch order, reassembles IP fragments (in capture
 // order) and hands every batch to all flow shards, each of which tracks
 // only the packets whose symmetric flow hash it owns (one tcpsession.Tracker
-// and HTTP parser per shard, no shared state); a collector waits for each
-// batch in order, adds the flow columns and builds the other tables; one
+// and the protocol analyzers of package analyzers per shard, no shared
+// state: a content dispatcher per TCP connection, UDP datagrams to the
+// analyzers whose ports they carry); a collector waits for each batch in
+// order, adds the flow columns and builds the other tables (the
+// analyzers' rows append themselves to their tables, ordered by flow
+// within a batch, so the collector knows no protocol table); one
 // writer hands Arrow record batches to the Sink (DuckDB). Stages pass
 // batches over bounded channels under an errgroup, so memory is bounded by
 // the number of batches in flight, and the results (rows, flow ids) are the
@@ -22,8 +26,8 @@
 // in use stays at what is in flight and is faulted in once. Importing the
 // package maps nothing and changes no process setting.
 // The packets rows are written to the packets_data table (integers where
-// packets shows text) and HTTP rows to http_data (header maps as JSON
-// text); see schema. The first packet writes are small and double up to
+// packets shows text), HTTP rows to http_data (header maps as JSON
+// text), and the dns, tls and websocket tables; see schema. The first packet writes are small and double up to
 // FlushRows, so DuckDB starts early. Text from traffic is stored as
 // schema.ValidText makes it (bytes outside UTF-8 as \xNN).
 //

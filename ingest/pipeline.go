@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pcapq/pcapq/analyzers"
+	"github.com/pcapq/pcapq/analyzers/all"
 	"github.com/pcapq/pcapq/decode"
 	"github.com/pcapq/pcapq/httpextract"
 	"github.com/pcapq/pcapq/schema"
@@ -41,8 +43,15 @@ type Options struct {
 	FlushRows int
 	// Flows turns on flow tracking, TCP analysis and reassembly.
 	Flows bool
-	// HTTP turns on HTTP extraction (needs Flows).
+	// HTTP turns on HTTP extraction (needs Flows), and with it WebSocket
+	// (which HTTP hands upgraded connections to).
 	HTTP bool
+	// Protocols turns on the other protocol analyzers of analyzers/all
+	// (DNS, TLS; needs Flows).
+	Protocols bool
+	// Analyzers, when set, replaces the analyzers HTTP and Protocols
+	// choose (tests).
+	Analyzers []*analyzers.Analyzer
 	// Session and HTTPOptions tune the trackers and the HTTP parser.
 	// Session.MaxFlows and Session.MaxBufferedBytes are totals for the
 	// run: each of the Workers flow shards tracks the flows whose hash it
@@ -100,6 +109,7 @@ func DefaultOptions() Options {
 	return Options{
 		Flows:       true,
 		HTTP:        true,
+		Protocols:   true,
 		Session:     tcpsession.DefaultOptions(),
 		Defrag:      tcpsession.DefaultDefragOptions(),
 		HTTPOptions: httpextract.DefaultOptions(),
@@ -229,10 +239,28 @@ func (o Options) withDefaults() Options {
 	if o.Alloc == nil {
 		o.Alloc = newPoolAllocator(defaultMaxPooled)
 	}
-	if o.HTTP {
+	if o.HTTP || o.Protocols || o.Analyzers != nil {
 		o.Flows = true
 	}
 	return o
+}
+
+// analyzerSet returns the protocol analyzers the options turn on, nil
+// when none.
+func (o Options) analyzerSet() *analyzers.Set {
+	as := o.Analyzers
+	if as == nil {
+		for _, a := range all.Analyzers(o.HTTPOptions) {
+			web := a.Name == "http" || a.Name == "websocket"
+			if web && o.HTTP || !web && o.Protocols {
+				as = append(as, a)
+			}
+		}
+	}
+	if len(as) == 0 {
+		return nil
+	}
+	return analyzers.NewSet(as)
 }
 
 // runWith is Run for tests that look at the pipeline afterwards.

@@ -3,7 +3,7 @@ package ingest
 import (
 	"context"
 
-	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/analyzers"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
@@ -21,8 +21,7 @@ type warnRow struct {
 type shardRows struct {
 	flows  []*tcpsession.Flow
 	events []*tcpsession.Event
-	http   []*httpextract.Transaction
-	bodies []*httpextract.Body
+	rows   []analyzerRow // rows of the protocol analyzers' tables
 	warns  []warnRow
 	// endedEarly, in the final batch, is the tracker's count of flows
 	// ended before their close delay because its MaxFlows was reached.
@@ -35,6 +34,8 @@ type shardRows struct {
 type shard struct {
 	id, n   int
 	tracker *tcpsession.Tracker
+	udp     *analyzers.UDP // UDP analyzers' flows, nil when none run
+	env     analyzers.Env
 	out     shardRows
 	lastTs  int64
 	// snapshot: on a tick batch, hand over the flows not ended yet.
@@ -49,11 +50,29 @@ func newShard(id, n int, opts Options) *shard {
 	// Options.Session).
 	so.MaxFlows = shareOf(so.MaxFlows, tcpsession.DefaultOptions().MaxFlows, id, n)
 	so.MaxBufferedBytes = shareOf(so.MaxBufferedBytes, tcpsession.DefaultOptions().MaxBufferedBytes, id, n)
-	if opts.HTTP {
-		so.NewStream = httpextract.NewFactory(opts.HTTPOptions, (*shardHTTPSink)(s))
+	if set := opts.analyzerSet(); set != nil {
+		s.env = analyzers.Env{
+			Emit: func(t *analyzers.Table, flowID int64, row any) {
+				s.out.rows = append(s.out.rows, analyzerRow{t, flowID, row})
+			},
+			Warn: func(frame int64, kind, detail string) {
+				s.out.warns = append(s.out.warns, warnRow{frame: frame, offset: -1, kind: kind, detail: detail})
+			},
+			KeepBodies: opts.HTTPOptions.KeepBodies,
+			MaxBody:    opts.HTTPOptions.MaxBodyKeep,
+		}
+		so.NewStream = set.NewStream(&s.env)
+		s.udp = set.NewUDP(&s.env)
 	}
 	s.tracker = tcpsession.NewTracker(so, (*shardSessionSink)(s))
 	return s
+}
+
+// analyzerRow is a row of an analyzer's table, with the flow that orders it.
+type analyzerRow struct {
+	table  *analyzers.Table
+	flowID int64
+	row    any
 }
 
 // shareOf is shard id's part of total (def when total is not positive)
@@ -97,6 +116,9 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 				}
 				if pk := b.flowPkt[i]; pk != nil {
 					b.flowID[i], b.dir[i] = s.tracker.Process(b.firstFrame+int64(i), ts, pk)
+					if s.udp != nil && pk.IPProto == 17 && pk.HasPorts && b.dir[i] != tcpsession.DirNone && s.udp.Wants(pk.SrcPort, pk.DstPort) {
+						s.udp.Packet(b.flowID[i], b.dir[i], pk, ts, b.firstFrame+int64(i))
+					}
 				} else {
 					b.flowID[i], b.dir[i] = 0, tcpsession.DirNone
 				}
@@ -114,18 +136,14 @@ func (s *shard) run(ctx context.Context, in <-chan *batch) error {
 
 type shardSessionSink shard
 
-func (s *shardSessionSink) Flow(f *tcpsession.Flow)   { s.out.flows = append(s.out.flows, f) }
+func (s *shardSessionSink) Flow(f *tcpsession.Flow) {
+	if s.udp != nil && f.Proto == "udp" {
+		// The flow ended: its UDP analyzer emits what it holds.
+		f.Service = s.udp.End(f.FlowID, f.TsEnd)
+	}
+	s.out.flows = append(s.out.flows, f)
+}
 func (s *shardSessionSink) Event(e *tcpsession.Event) { s.out.events = append(s.out.events, e) }
 func (s *shardSessionSink) Warning(frame int64, kind, detail string) {
-	s.out.warns = append(s.out.warns, warnRow{frame: frame, offset: -1, kind: kind, detail: detail})
-}
-
-type shardHTTPSink shard
-
-func (s *shardHTTPSink) Transaction(t *httpextract.Transaction) {
-	s.out.http = append(s.out.http, t)
-}
-func (s *shardHTTPSink) Body(b *httpextract.Body) { s.out.bodies = append(s.out.bodies, b) }
-func (s *shardHTTPSink) Warning(frame int64, kind, detail string) {
 	s.out.warns = append(s.out.warns, warnRow{frame: frame, offset: -1, kind: kind, detail: detail})
 }

@@ -35,6 +35,7 @@ func newCheckSink() *checkSink {
 var sinkTables = map[*schema.Table]bool{
 	schema.PacketsData: true, schema.Flows: true, schema.TCPEvents: true,
 	schema.HTTPData: true, schema.HTTPBodies: true, schema.Warnings: true,
+	schema.DNS: true, schema.TLS: true, schema.WebSocket: true, // the protocol analyzers'
 }
 
 func (s *checkSink) fail(format string, args ...any) {

@@ -256,10 +256,9 @@ func TestCollectOptionalTables(t *testing.T) {
 	db := fixtureDB(t)
 	ctx := context.Background()
 	for _, q := range []string{
-		"CREATE TABLE tls (capture_id INTEGER, server_name VARCHAR, version VARCHAR)",
-		"INSERT INTO tls VALUES (1, 'Example.TEST.', 'TLSv1.3'), (1, 'example.test', 'TLSv1.2'), (1, NULL, 'TLSv1.3'), (2, 'other.test', 'TLSv1.3')",
-		"CREATE TABLE dns (capture_id INTEGER, query VARCHAR)",
-		"INSERT INTO dns VALUES (1, 'nope.invalid'), (1, '')",
+		// The schema has the tls and dns tables (the protocol analyzers').
+		"INSERT INTO tls (capture_id, server_name, version) VALUES (1, 'Example.TEST.', 'TLSv1.3'), (1, 'example.test', 'TLSv1.2'), (1, NULL, 'TLSv1.3'), (2, 'other.test', 'TLSv1.3')",
+		"INSERT INTO dns (capture_id, query) VALUES (1, 'nope.invalid'), (1, '')",
 	} {
 		if err := db.Exec(ctx, q); err != nil {
 			t.Fatal(err)

@@ -376,6 +376,18 @@ func (db *DB) MigratedFrom() int { return db.migrated }
 // rolls back.
 var migrations = map[int]func(db *DB, ctx context.Context) error{
 	1: (*DB).migrate1to2,
+	2: (*DB).migrate2to3,
+}
+
+// migrate2to3 adds the protocol analyzers' tables (empty: the captures
+// already in the file were ingested without them).
+func (db *DB) migrate2to3(ctx context.Context) error {
+	for _, t := range []*schema.Table{schema.DNS, schema.TLS, schema.WebSocket} {
+		if err := db.exec(ctx, t.CreateSQL()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // migrate1to2 adds pcapq_meta (ensureSchema fills it),

@@ -15,7 +15,8 @@ import (
 //
 //	1: pcapq up to commit 3778535, which wrote no pcapq_meta table.
 //	2: pcapq_meta; captures.path_bytes, the capture's identity.
-const Version = 2
+//	3: the protocol analyzers' tables dns, tls and websocket.
+const Version = 3
 
 // Meta holds the schema version of a database file.
 var Meta = &Table{
@@ -238,7 +239,7 @@ var Flows = &Table{
 		{"retransmits", tI64, "Segments flagged retransmission, fast_retransmission or spurious_retransmission."},
 		{"first_frame", tI64, "First frame of the flow."},
 		{"last_frame", tI64, "Last frame of the flow."},
-		{"service", tStr, "Protocol recognised on the flow by content (e.g. 'http'), NULL when none."},
+		{"service", tStr, "Protocols recognised on the flow, comma-separated in the order found, as Zeek's conn.log writes them ('http', 'http,websocket', 'ssl', 'dns'); NULL when none."},
 		{"evicted", tBool, "Ended by idle timeout or a memory bound rather than by the connection or the capture."},
 		{"capped", tBool, "A buffering bound was hit: some payload was skipped (see warnings)."},
 		{"open", tBool, "The flow was still open when the capture ended (no FIN/RST close, not evicted): it may have gone on after it."},
@@ -359,4 +360,4 @@ var HTTPBodies = &Table{
 // All lists every table and view, in documentation order (tables are
 // created before views). Every table but pcapq_meta has a capture_id
 // column (PerCapture).
-var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, FlowsOpen, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, Meta}
+var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, FlowsOpen, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, DNS, TLS, WebSocket, Meta}

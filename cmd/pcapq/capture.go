@@ -30,7 +30,8 @@ type CaptureCmd struct {
 	Rotate     string        `help:"Start a new database file after this long (1h) or when the file and its WAL reach this size (1GB): the current file is renamed with the time of its first packet (UTC) and a new one started under the same name."`
 
 	NoFlows        bool          `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
-	NoHTTP         bool          `name:"no-http" help:"Skip HTTP extraction."`
+	NoHTTP         bool          `name:"no-http" help:"Skip HTTP extraction (and WebSocket)."`
+	NoProtocols    bool          `name:"no-protocols" help:"Skip the DNS and TLS analyzers (dns and tls tables)."`
 	Bodies         bool          `help:"Keep HTTP bodies in the http_bodies table."`
 	BodyCap        int64         `help:"Bytes kept of each body with --bodies." default:"1048576"`
 	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (see ingest --help)." default:"65536"`
@@ -82,7 +83,7 @@ func (c *CaptureCmd) Validate() error {
 }
 
 func (c *CaptureCmd) options(g *Globals) ingest.Options {
-	o := (&IngestCmd{NoFlows: c.NoFlows, NoHTTP: c.NoHTTP, Bodies: c.Bodies, BodyCap: c.BodyCap,
+	o := (&IngestCmd{NoFlows: c.NoFlows, NoHTTP: c.NoHTTP, NoProtocols: c.NoProtocols, Bodies: c.Bodies, BodyCap: c.BodyCap,
 		MaxFlows: c.MaxFlows, TCPIdleTimeout: c.TCPIdleTimeout, UDPIdleTimeout: c.UDPIdleTimeout, MaxBuffered: c.MaxBuffered}).options(g)
 	o.FlushInterval = c.CommitInterval
 	return o

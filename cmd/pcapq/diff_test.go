@@ -415,11 +415,12 @@ func TestCheckCLI(t *testing.T) {
 	if code, out, _ := pcapqRun(t, "check", smallPcap, "--fail-on", "tcp.flagged_retransmit_rate<1.2%", "--fail-on", "http.requests>=64", "--fail-on", "http.p99_ttfb_ms[GET /small.txt]<0.5s"); code != 0 {
 		t.Errorf("passing check: exit %d\n%s", code, out)
 	}
-	if code, out, _ := pcapqRun(t, "check", smallPcap, "--allow-host", "10.97.0.0/24", "--allow-host", "fd00:97::/64", "--allow-port", "tcp/80", "--allow-port", "udp/53"); code != 0 {
+	// The dns table lists the names asked for (example.test, api.example.test, nope.invalid): hosts too.
+	if code, out, _ := pcapqRun(t, "check", smallPcap, "--allow-host", "10.97.0.0/24", "--allow-host", "fd00:97::/64", "--allow-host", "*.test", "--allow-host", "*.invalid", "--allow-port", "tcp/80", "--allow-port", "udp/53"); code != 0 {
 		t.Errorf("allowlist of everything contacted: exit %d\n%s", code, out)
 	}
-	code, out, _ = pcapqRun(t, "check", smallPcap, "--allow-host", "10.97.0.0/24", "--allow-port", "tcp/80")
-	if code != 1 || !strings.Contains(out, "2 not allowed (host of 4 seen): http [fd00:97::1], ip fd00:97::1") || !strings.Contains(out, "1 not allowed (port of 2 seen): udp/53") {
+	code, out, _ = pcapqRun(t, "check", smallPcap, "--allow-host", "10.97.0.0/24", "--allow-host", "*.test", "--allow-host", "*.invalid", "--allow-port", "tcp/80")
+	if code != 1 || !strings.Contains(out, "2 not allowed (host of 7 seen): http [fd00:97::1], ip fd00:97::1") || !strings.Contains(out, "1 not allowed (port of 2 seen): udp/53") {
 		t.Errorf("allowlist: exit %d\n%s", code, out)
 	}
 	dir := t.TempDir()

@@ -22,13 +22,14 @@ import (
 
 // IngestCmd reads captures into a database.
 type IngestCmd struct {
-	Captures []rawArg `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
-	Output   string   `short:"o" type:"rawpath" help:"DuckDB database file to write, any name (created if missing, and removed again if no capture went in)." default:"traffic.duckdb"`
-	NoFlows  bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
-	NoHTTP   bool     `name:"no-http" help:"Skip HTTP extraction."`
-	Bodies   bool     `help:"Keep HTTP bodies in the http_bodies table."`
-	Filter   string   `short:"f" help:"Keep only the packets that match this BPF filter (tcpdump syntax, compiled by libpcap for each link type); they are numbered from 1."`
-	BodyCap  int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
+	Captures    []rawArg `arg:"" name:"capture" help:"pcap or pcapng files, optionally gzip or zstd compressed; '-' reads standard input."`
+	Output      string   `short:"o" type:"rawpath" help:"DuckDB database file to write, any name (created if missing, and removed again if no capture went in)." default:"traffic.duckdb"`
+	NoFlows     bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
+	NoHTTP      bool     `name:"no-http" help:"Skip HTTP extraction (and WebSocket)."`
+	NoProtocols bool     `name:"no-protocols" help:"Skip the DNS and TLS analyzers (dns and tls tables)."`
+	Bodies      bool     `help:"Keep HTTP bodies in the http_bodies table."`
+	Filter      string   `short:"f" help:"Keep only the packets that match this BPF filter (tcpdump syntax, compiled by libpcap for each link type); they are numbered from 1."`
+	BodyCap     int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
 
 	MaxRatio int `name:"max-ratio" help:"Largest decompression ratio of a .gz/.zst capture (bytes out per compressed byte, past its first MiB); past it reading stops as at damage, keeping the packets before. Raise it for a genuine capture that compresses better." default:"1000"`
 
@@ -150,6 +151,7 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.BatchPackets = g.BatchPackets
 	o.Flows = !c.NoFlows
 	o.HTTP = !c.NoFlows && !c.NoHTTP
+	o.Protocols = !c.NoFlows && !c.NoProtocols
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
 	o.MaxRatio = c.MaxRatio // 0 (pcapq query's one-shot ingest): the default

@@ -1,4 +1,4 @@
-package ingest
+package http
 
 import (
 	"encoding/json"
@@ -46,10 +46,9 @@ func TestAppendJSONString(t *testing.T) {
 func TestAppendHeaders(t *testing.T) {
 	b := array.NewStringBuilder(memory.DefaultAllocator)
 	defer b.Release()
-	var buf []byte
-	buf = appendHeaders(b, []httpextract.Header{{Name: "Host", Value: "h"}, {Name: "Set-Cookie", Value: "a=1"}, {Name: "X", Value: `"q"`}, {Name: "Set-Cookie", Value: "b=2"}, {Name: "host", Value: "lower"}}, buf)
-	buf = appendHeaders(b, nil, buf)
-	appendHeaders(b, []httpextract.Header{}, buf)
+	appendHeaders(b, []httpextract.Header{{Name: "Host", Value: "h"}, {Name: "Set-Cookie", Value: "a=1"}, {Name: "X", Value: `"q"`}, {Name: "Set-Cookie", Value: "b=2"}, {Name: "host", Value: "lower"}})
+	appendHeaders(b, nil)
+	appendHeaders(b, []httpextract.Header{})
 	a := b.NewStringArray()
 	defer a.Release()
 	want := []string{`{"Host":["h"],"Set-Cookie":["a=1","b=2"],"X":["\"q\""],"host":["lower"]}`, "", `{}`}

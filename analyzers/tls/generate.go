@@ -1,0 +1,3 @@
+package tls
+
+//go:generate go run gen_ciphers.go
