@@ -398,23 +398,6 @@ func appendOptStr(b array.Builder, v string) {
 	}
 }
 
-// appendReqStr appends v, even when empty, if ok; NULL otherwise.
-func appendReqStr(b array.Builder, v string, ok bool) {
-	if ok {
-		b.(*array.StringBuilder).Append(schema.ValidText(v))
-	} else {
-		b.AppendNull()
-	}
-}
-
-func appendOptTs(b array.Builder, v int64) {
-	if v == 0 {
-		b.AppendNull()
-	} else {
-		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v))
-	}
-}
-
 func appendOptMs(b array.Builder, ns int64, ok bool) {
 	if ok {
 		b.(*array.Float64Builder).Append(float64(ns) / 1e6)

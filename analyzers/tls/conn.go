@@ -111,15 +111,14 @@ type Conn struct {
 
 	half [2]half
 
-	chSeen, shSeen   bool
-	clientSessionID  string
-	ticketEmptySess  bool
-	clientKeyExSeen  bool
-	clientPSK        bool
-	tls13            bool
-	chTs             int64
-	cipherIsECDHE    bool
-	ecdheNeedsParams bool
+	chSeen, shSeen  bool
+	clientSessionID string
+	ticketEmptySess bool
+	clientKeyExSeen bool
+	clientPSK       bool
+	tls13           bool
+	chTs            int64
+	cipherIsECDHE   bool
 }
 
 // half is one direction's record-layer state.

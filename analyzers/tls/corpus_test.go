@@ -63,16 +63,15 @@ func (a *adapter) Service() string                          { return "" }
 
 // hello is one hello seen in a capture.
 type hello struct {
-	flow        string // "orig_h orig_p resp_h resp_p"
-	frame       int64
-	n           int // 1-based index of the ClientHello in its connection
-	ja3, ja4    string
-	ja4r, sni   string
-	ja3s        string
-	version     uint16
-	cipher      uint16
-	isServer    bool
-	serverHello *ServerHello
+	flow      string // "orig_h orig_p resp_h resp_p"
+	frame     int64
+	n         int // 1-based index of the ClientHello in its connection
+	ja3, ja4  string
+	ja4r, sni string
+	ja3s      string
+	version   uint16
+	cipher    uint16
+	isServer  bool
 }
 
 // runTLS runs every TCP connection of a capture through a Conn (no

@@ -184,7 +184,6 @@ func TestAgainstTshark(t *testing.T) {
 		n      int64
 		masked bool
 		frames int
-		last   int64
 	}
 	open := map[string]*msg{} // per stream and direction
 	var want []string

@@ -105,21 +105,20 @@ type Conn struct {
 
 // half is one direction's state.
 type half struct {
-	hdr   [14]byte
-	nhdr  int
-	need  int // header length once known
-	left  int64
-	fin   bool
-	op    uint8
-	rsv   uint8
-	mask  [4]byte
-	mpos  int
-	ctrl  []byte // control frame payload (at most 125 bytes)
-	cur   *Row   // control frame being read
-	fts   int64  // capture time and frame of the current frame's first byte
-	ffr   int64
-	msg   *Row // data message in progress (across fragments)
-	inMsg bool // frames of msg still to come (not FIN yet)
+	hdr  [14]byte
+	nhdr int
+	need int // header length once known
+	left int64
+	fin  bool
+	op   uint8
+	rsv  uint8
+	mask [4]byte
+	mpos int
+	ctrl []byte // control frame payload (at most 125 bytes)
+	cur  *Row   // control frame being read
+	fts  int64  // capture time and frame of the current frame's first byte
+	ffr  int64
+	msg  *Row // data message in progress (across fragments)
 
 	stopped bool
 	closed  bool
