@@ -222,11 +222,12 @@ func tsharkHellos(t *testing.T, path string, typ int) []tsharkHello {
 
 // TestHellosAgainstTshark: server_name and ja3 of every ClientHello,
 // ja3s, version and cipher of every ServerHello equal tshark's, on the
-// JA4 corpus and on testdata/mkcapture-proto.pcap.
+// JA4 corpus and on testdata/mkcapture-proto.pcap and
+// mkcapture-tls12-h2.pcap.
 func TestHellosAgainstTshark(t *testing.T) {
 	dir := filepath.Join(testcorpus.Dir(t), "tls", "pcaps")
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	files = append(files, filepath.Join("..", "..", "testdata", "mkcapture-proto.pcap"))
+	files = append(files, protoCapture, h2Capture)
 	var nc, ns atomic.Int64
 	t.Run("captures", func(t *testing.T) {
 		for _, p := range files {

@@ -15,7 +15,14 @@ import (
 	"github.com/pcapq/pcapq/internal/testenv"
 )
 
-var protoCapture = filepath.Join("..", "..", "testdata", "mkcapture-proto.pcap")
+var (
+	protoCapture = filepath.Join("..", "..", "testdata", "mkcapture-proto.pcap")
+	// h2Capture is the start of the TLS 1.2 connection that selects h2 by
+	// ALPN (scripts/testdata/record-tls12-h2.sh): record-proto.sh drops
+	// that connection for its size, and TLS 1.3 encrypts the server's
+	// ALPN choice.
+	h2Capture = filepath.Join("..", "..", "testdata", "mkcapture-tls12-h2.pcap")
+)
 
 // TestRowsAgainstTshark: each connection's row of the recorded capture
 // against tshark's dissection of its hellos and certificate (server_name,
@@ -24,12 +31,31 @@ var protoCapture = filepath.Join("..", "..", "testdata", "mkcapture-proto.pcap")
 // the events mkcapture wrote (every HTTPS request answered 200, so
 // established; ALPN offered h2 exactly for --http2).
 func TestRowsAgainstTshark(t *testing.T) {
+	rows := rowsAgainstTshark(t, protoCapture)
+	checkAgainstEvents(t, rows, filepath.Join("..", "..", "testdata", "mkcapture-proto.events"), 1)
+}
+
+// TestTLS12ALPNh2: the TLS 1.2 connection that negotiates h2 (curl
+// --http2 --tls-max 1.2) has alpn "h2" in its row, as tshark reads the
+// ServerHello and as curl reported (HTTP version 2 in the events file).
+func TestTLS12ALPNh2(t *testing.T) {
+	rows := rowsAgainstTshark(t, h2Capture)
+	checkAgainstEvents(t, rows, filepath.Join("..", "..", "testdata", "mkcapture-tls12-h2.events"), 0)
+	if len(rows) != 1 || rows[0].ALPN != "h2" || rows[0].Version != "TLSv12" || !slices.Contains(rows[0].ALPNOffered, "h2") {
+		t.Fatalf("rows %+v: want one TLSv12 row with alpn h2", rows)
+	}
+}
+
+// rowsAgainstTshark runs the analyzer on capture and checks each row
+// against tshark's dissection of the same frames; it returns the rows.
+func rowsAgainstTshark(t *testing.T, capture string) []*Row {
+	t.Helper()
 	tshark := testenv.Tool(t, "tshark")
-	rows, _, s := runTLS(t, protoCapture)
+	rows, _, s := runTLS(t, capture)
 	if len(s.warns) != 0 {
 		t.Errorf("warnings: %q", s.warns)
 	}
-	out, err := exec.Command(tshark, "-n", "-r", protoCapture, "-Y", "tcp && (tls.handshake.type==1 || tls.handshake.type==2 || tls.handshake.type==11)",
+	out, err := exec.Command(tshark, "-n", "-r", capture, "-Y", "tcp && (tls.handshake.type==1 || tls.handshake.type==2 || tls.handshake.type==11)",
 		"-T", "fields", "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=|",
 		"-e", "frame.number", "-e", "tls.handshake.type", "-e", "tls.handshake.extensions_server_name",
 		"-e", "tls.handshake.version", "-e", "tls.handshake.extensions.supported_version", "-e", "tls.handshake.ciphersuite",
@@ -128,8 +154,16 @@ func TestRowsAgainstTshark(t *testing.T) {
 			t.Errorf("flow %d: a certificate in %s, which encrypts it", r.FlowID, r.Version)
 		}
 	}
-	// The events file: one line per HTTPS request made.
-	ev, err := os.ReadFile(filepath.Join("..", "..", "testdata", "mkcapture-proto.events"))
+	return rows
+}
+
+// checkAgainstEvents checks rows against the events file mkcapture wrote,
+// one "tls ARGS URL HTTP_VERSION STATUS" line per HTTPS request; dropped
+// is how many connections the recording script left out (the third
+// request's, the TLS 1.2 + h2 download).
+func checkAgainstEvents(t *testing.T, rows []*Row, events string, dropped int) {
+	t.Helper()
+	ev, err := os.ReadFile(events)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +173,12 @@ func TestRowsAgainstTshark(t *testing.T) {
 			reqs = append(reqs, line)
 		}
 	}
-	// record-proto.sh drops the one connection over 200 kB (TLS 1.2 + h2 text.txt).
-	if len(rows) != len(reqs)-1 {
-		t.Fatalf("%d rows for %d HTTPS requests (one dropped by record-proto.sh)", len(rows), len(reqs))
+	if len(rows) != len(reqs)-dropped {
+		t.Fatalf("%d rows for %d HTTPS requests (%d dropped by the recording script)", len(rows), len(reqs), dropped)
 	}
 	for i, r := range rows {
 		line := reqs[i]
-		if i >= 3 {
+		if dropped > 0 && i >= 3 {
 			line = reqs[i+1]
 		}
 		f := strings.Fields(line)
@@ -161,6 +194,15 @@ func TestRowsAgainstTshark(t *testing.T) {
 		}
 		if r.Version != wantVer {
 			t.Errorf("row %d (%s): version %s", i, line, r.Version)
+		}
+		// The server's ALPN choice is in the clear only up to TLS 1.2; curl
+		// reports the HTTP version it spoke.
+		wantALPN := ""
+		if wantVer == "TLSv12" {
+			wantALPN = map[string]string{"2": "h2", "1.1": "http/1.1"}[f[len(f)-2]]
+		}
+		if r.ALPN != wantALPN {
+			t.Errorf("row %d (%s): alpn %q, want %q", i, line, r.ALPN, wantALPN)
 		}
 		if strings.Contains(line, "--ciphers ECDHE-RSA-AES128-SHA256") && r.Cipher != "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256" {
 			t.Errorf("row %d (%s): cipher %s", i, line, r.Cipher)
