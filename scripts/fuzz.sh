@@ -20,7 +20,8 @@ done < <(grep -rn --include='*_test.go' '^func Fuzz' . | sort)
 [ ${#jobs[@]} -gt 0 ] || { echo "fuzz.sh: no fuzz test matched: $*" >&2; exit 2; }
 mkdir -p bin/fuzzlogs
 run_one() {
-  local pkg=$1 name=$2 log=bin/fuzzlogs/$2.log
+  local pkg=$1 name=$2 log
+  log=bin/fuzzlogs/$(echo "${pkg#./}" | tr / _)-$2.log
   local par=()
   [ -n "${FUZZWORKERS:-}" ] && par=(-parallel "$FUZZWORKERS")
   if go test -tags="$TAGS" -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "${par[@]}" "$pkg" >"$log" 2>&1; then
