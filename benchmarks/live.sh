@@ -81,7 +81,11 @@ cpu_ms() {
 
 # stop_capture TOOL FILE: stops it and prints "captured dropped".
 stop_capture() {
-  kill -INT "$cap_pid"; wait "$cap_pid" || true
+  kill -INT "$cap_pid"
+  # Callers run this in a process substitution, a subshell of which the
+  # capture is no child, so wait cannot wait for it: poll until it has
+  # exited (gone, or a zombie its parent has not reaped yet).
+  while [ -e "/proc/$cap_pid" ] && [ "$(awk '{print $3}' "/proc/$cap_pid/stat" 2>/dev/null)" != Z ]; do sleep 0.05; done
   case $1 in
   pcapq) "$pcapq" query -d "$2" -f csv "SELECT packets, ps_dropped + ps_ifdropped FROM captures" | tail -1 | tr , ' ' ;;
   tcpdump) echo "$(awk '/packets captured/ {print $1}' "$2.err") $(awk '/dropped by kernel/ {d+=$1} /dropped by interface/ {d+=$1} END {print d+0}' "$2.err")" ;;
