@@ -91,7 +91,7 @@ bench: build
 	benchmarks/run.sh
 
 schema-doc:
-	$(GO) test ./schema -run TestSchemaDocCurrent -update
+	$(GO) test ./analyzers/all -run TestSchemaDocCurrent -update
 
 clean:
 	rm -rf bin

@@ -37,28 +37,33 @@
 //
 // # Adding a protocol
 //
-//  1. Write the table in package schema (name, columns, their meaning) and
-//     add it to schema.All; raise schema.Version with a migration that
-//     creates the table in older files (package query).
-//  2. Write package analyzers/NAME: the parser (bounded against hostile
-//     input, with a fuzz test), a row type whose fields carry `col` tags
-//     naming their columns (options: omitempty, nullneg, null=Field, ms,
-//     sec; see Table), `var Table = analyzers.MustTable[Row](schema.X,
-//     computed)` with a Computed function for any column that is not a
-//     field, and `var Analyzer = &analyzers.Analyzer{...}` with its hooks.
-//     Handlers emit rows with env.Emit(Table, flowID, row) and problems
-//     with env.Warn (Zeek's weird.log names where Zeek has one).
-//  3. Add the analyzer to analyzers/all: one line, in detection order.
-//  4. Test it against an independent tool on a recorded capture
+//  1. Write package analyzers/NAME: the parser (bounded against hostile
+//     input, with a fuzz test); its table, `var Schema = &schema.Table{Name,
+//     Analyzer: NAME, Doc, Columns: schema.Col(...)..., Report: ...}` (the
+//     Report queries give it a section in pcapq report and serve); a row
+//     type whose fields carry `col` tags naming their columns (options:
+//     omitempty, nullneg, null=Field, ms, sec; see Table); `var Table =
+//     analyzers.MustTable[Row](Schema, computed)` with a Computed function
+//     for any column that is not a field; and `var Analyzer =
+//     &analyzers.Analyzer{...}` with its hooks. Handlers emit rows with
+//     env.Emit(Table, flowID, row) and problems with env.Warn (Zeek's
+//     weird.log names where Zeek has one).
+//  2. Add the analyzer to analyzers/all: one line, in detection order.
+//     all.Tables then lists its table: package query creates it (in older
+//     files too: an analyzer's table is additive, no schema version
+//     change), SCHEMA.md documents it (`make schema-doc` regenerates it;
+//     a test fails while it is stale), pcapq report shows its section.
+//  3. Test it against an independent tool on a recorded capture
 //     (../shared/tools/mkcapture, kept small under testdata/).
 //
-// A new column of an existing table is one field with its tag and one
-// entry in the schema; NewTable fails at start-up (every test fails) when
-// the two disagree: a column with no field, a field naming no column, or
-// a field whose type cannot fill the column.
+// A new column of an analyzer's table is one field with its tag and one
+// schema.Col in its Schema; NewTable fails at start-up (every test fails)
+// when the two disagree: a column with no field, a field naming no column,
+// or a field whose type cannot fill the column. Package query adds the
+// column, NULL for the rows already there, to a file that lacks it.
 //
-// The tables and what touched them when dns, tls and websocket were added:
-// schema/protocols.go (the three tables), analyzers/dns, analyzers/tls,
-// analyzers/websocket (parser, row type, Analyzer), and one line each in
-// analyzers/all.
+// The files dns, tls and websocket each touch: their own package
+// (analyzers/dns, analyzers/tls, analyzers/websocket: parser, Schema, row
+// type, Analyzer) and one line each in analyzers/all; SCHEMA.md is
+// regenerated.
 package analyzers

@@ -8,6 +8,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/pcapq/pcapq/analyzers/dns"
+	"github.com/pcapq/pcapq/analyzers/tls"
+	"github.com/pcapq/pcapq/analyzers/websocket"
 	"github.com/pcapq/pcapq/schema"
 )
 
@@ -35,7 +38,7 @@ func newCheckSink() *checkSink {
 var sinkTables = map[*schema.Table]bool{
 	schema.PacketsData: true, schema.Flows: true, schema.TCPEvents: true,
 	schema.HTTPData: true, schema.HTTPBodies: true, schema.Warnings: true,
-	schema.DNS: true, schema.TLS: true, schema.WebSocket: true, // the protocol analyzers'
+	dns.Schema: true, tls.Schema: true, websocket.Schema: true, // the protocol analyzers'
 }
 
 func (s *checkSink) fail(format string, args ...any) {

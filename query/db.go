@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/pcapq/pcapq/analyzers/all"
 	"github.com/pcapq/pcapq/schema"
 )
 
@@ -379,16 +380,11 @@ var migrations = map[int]func(db *DB, ctx context.Context) error{
 	2: (*DB).migrate2to3,
 }
 
-// migrate2to3 adds the protocol analyzers' tables (empty: the captures
-// already in the file were ingested without them).
-func (db *DB) migrate2to3(ctx context.Context) error {
-	for _, t := range []*schema.Table{schema.DNS, schema.TLS, schema.WebSocket} {
-		if err := db.exec(ctx, t.CreateSQL()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// migrate2to3: schema 3 added the protocol analyzers' tables (dns, tls,
+// websocket). Analyzers' tables are additive (schema.Table.Analyzer):
+// upgrade creates them in any file that lacks them, so the step itself
+// has nothing to do.
+func (db *DB) migrate2to3(context.Context) error { return nil }
 
 // migrate1to2 adds pcapq_meta (ensureSchema fills it),
 // captures.path_bytes, the live-capture columns (captures.bpf_filter and
@@ -427,8 +423,10 @@ func (db *DB) ensureSchema(ctx context.Context, create bool) error {
 	if err != nil {
 		return err
 	}
+	// A file is pcapq's when it has one of package schema's own tables
+	// (an analyzer's table name, such as dns, may well be a user's).
 	known := false
-	for _, t := range schema.All {
+	for _, t := range schema.Core {
 		if _, ok := kinds[t.Name]; ok {
 			known = true
 		}
@@ -440,7 +438,7 @@ func (db *DB) ensureSchema(ctx context.Context, create bool) error {
 	if known {
 		// A table where a view belongs: a file from before packets (or
 		// http) became a view, older than schema 1.
-		for _, t := range schema.All {
+		for _, t := range all.Tables {
 			if t.View != "" && kinds[t.Name] == "BASE TABLE" {
 				return fmt.Errorf("%s was written by an older pcapq (%s is a table there, a view now): ingest into a new database file", db.Path(), t.Name)
 			}
@@ -457,7 +455,7 @@ func (db *DB) ensureSchema(ctx context.Context, create bool) error {
 		return fmt.Errorf("%s holds pcapq schema %d, which no pcapq release wrote: ingest into a new database file", db.Path(), version)
 	}
 	if known && version == schema.Version && !create {
-		return db.verify(ctx, version)
+		return db.verify(ctx, version, true)
 	}
 	// One transaction: the file changes wholly or not at all, with one
 	// WAL sync instead of one per statement.
@@ -492,13 +490,18 @@ func (db *DB) upgrade(ctx context.Context, known bool, version int) error {
 			return fmt.Errorf("%s: migrating from pcapq schema %d to %d: %w. The file is unchanged; ingest into a new database file", db.Path(), v, v+1, err)
 		}
 	}
+	if known {
+		if err := db.addAnalyzerTables(ctx); err != nil {
+			return err
+		}
+	}
 	for _, views := range []bool{false, true} {
 		if views {
-			if err := db.verify(ctx, version); err != nil {
+			if err := db.verify(ctx, version, false); err != nil {
 				return err
 			}
 		}
-		for _, t := range schema.All {
+		for _, t := range all.Tables {
 			if (t.View != "") != views || !views && known {
 				continue
 			}
@@ -514,6 +517,60 @@ func (db *DB) upgrade(ctx context.Context, known bool, version int) error {
 		return err
 	}
 	return db.exec(ctx, "INSERT INTO "+schema.Meta.Name+" (schema_version, pcapq_version) VALUES (?, ?)", schema.Version, db.version)
+}
+
+// addAnalyzerTables creates each analyzer's table a file lacks and adds
+// each column one lacks (NULL in the rows already there): a protocol
+// analyzer added after the file was written, or a column added to its
+// table, needs no schema version and no migration of its own.
+func (db *DB) addAnalyzerTables(ctx context.Context) error {
+	have, err := db.columns(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range all.Tables {
+		if t.Analyzer == "" || t.View != "" {
+			continue
+		}
+		cols, ok := have[t.Name]
+		if !ok {
+			if err := db.exec(ctx, t.CreateSQL()); err != nil {
+				return fmt.Errorf("creating %s: %w", t.Name, err)
+			}
+			continue
+		}
+		for _, c := range t.Columns {
+			if _, ok := cols[c.Name]; ok {
+				continue
+			}
+			if err := db.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", t.Name, c.Name, schema.SQLType(c.Type))); err != nil {
+				return fmt.Errorf("adding %s.%s: %w", t.Name, c.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// columns returns the columns of the main schema's tables and views:
+// table -> column -> DuckDB type.
+func (db *DB) columns(ctx context.Context) (map[string]map[string]string, error) {
+	rows, err := db.conn.QueryContext(ctx, "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = 'main'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[string]map[string]string{}
+	for rows.Next() {
+		var t, c, ty string
+		if err := rows.Scan(&t, &c, &ty); err != nil {
+			return nil, err
+		}
+		if have[t] == nil {
+			have[t] = map[string]string{}
+		}
+		have[t][c] = ty
+	}
+	return have, rows.Err()
 }
 
 // tableKinds returns the tables and views of the default catalog's main
@@ -575,41 +632,32 @@ func (db *DB) fileWriter(ctx context.Context) (string, error) {
 
 // verify checks that every pcapq table of the file has each column of
 // package schema, by name, with its type. version is the file's version
-// before any migration, for the message.
-func (db *DB) verify(ctx context.Context, version int) error {
-	rows, err := db.conn.QueryContext(ctx, "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_catalog = current_database() AND table_schema = 'main'")
+// before any migration, for the message. With lenient (a file only read),
+// an analyzer's table or column the file lacks is no problem: it was
+// written before the analyzer or the column existed (a writer adds them,
+// see addAnalyzerTables); queries naming them fail in DuckDB.
+func (db *DB) verify(ctx context.Context, version int, lenient bool) error {
+	have, err := db.columns(ctx)
 	if err != nil {
 		return err
 	}
-	have := map[string]map[string]string{}
-	for rows.Next() {
-		var t, c, ty string
-		if err := rows.Scan(&t, &c, &ty); err != nil {
-			rows.Close()
-			return err
-		}
-		if have[t] == nil {
-			have[t] = map[string]string{}
-		}
-		have[t][c] = ty
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	var problems []string
-	for _, t := range schema.All {
+	for _, t := range all.Tables {
 		if t.View != "" {
 			continue
 		}
+		additive := lenient && t.Analyzer != ""
 		cols, ok := have[t.Name]
 		if !ok {
-			problems = append(problems, "no table "+t.Name)
+			if !additive {
+				problems = append(problems, "no table "+t.Name)
+			}
 			continue
 		}
 		for _, c := range t.Columns {
 			want := schema.SQLType(c.Type)
 			switch got, ok := cols[c.Name]; {
+			case !ok && additive:
 			case !ok:
 				problems = append(problems, fmt.Sprintf("%s has no column %s (%s)", t.Name, c.Name, want))
 			case got != want:
@@ -660,7 +708,7 @@ func (db *DB) beginCapture(ctx context.Context, path string) (int32, error) {
 		}
 	}
 	if found {
-		for _, t := range schema.All {
+		for _, t := range all.Tables {
 			if !t.PerCapture() {
 				continue
 			}

@@ -595,3 +595,71 @@ func TestOpenTwiceRefused(t *testing.T) {
 	db = reopen(t, db, filepath.Join(dir, "link", "x.duckdb"))
 	db.Close()
 }
+
+// An analyzer's table is additive: a file written before the table (or
+// one of its columns) existed is read as it is, and gets the table or
+// column, empty or NULL, when it is next opened for writing, with its rows
+// kept and no change of schema version.
+func TestAnalyzerTablesAdditive(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.duckdb")
+	db := reopen(t, nil, path)
+	if err := db.EnsureSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO tls (capture_id, flow_id, server_name) VALUES (1, 7, 'kept.test')",
+		"DROP TABLE dns",
+		"ALTER TABLE tls DROP COLUMN ja4",
+		"ALTER TABLE tls DROP COLUMN cert_san",
+	} {
+		if err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read only: no problem, nothing added.
+	db.Close()
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ro.CheckSchema(ctx); err != nil {
+		t.Errorf("CheckSchema of a file without the dns table and two tls columns: %v", err)
+	}
+	if n, _ := ro.Scalar(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'dns'"); n != int64(0) {
+		t.Errorf("a read-only open created the dns table")
+	}
+	ro.Close()
+	// A core table's column is not additive: refused as before.
+	db = reopen(t, nil, path)
+	if err := db.Exec(ctx, "ALTER TABLE flows DROP COLUMN retransmits"); err != nil {
+		t.Fatal(err)
+	}
+	db = reopen(t, db, path)
+	if err := db.EnsureSchema(ctx); err == nil || !strings.Contains(err.Error(), "flows has no column retransmits") {
+		t.Errorf("EnsureSchema without flows.retransmits: %v", err)
+	}
+	if err := db.Exec(ctx, "ALTER TABLE flows ADD COLUMN retransmits BIGINT"); err != nil {
+		t.Fatal(err)
+	}
+	db = reopen(t, db, path)
+	if err := db.EnsureSchema(ctx); err != nil {
+		t.Fatalf("EnsureSchema of a file without the dns table and two tls columns: %v", err)
+	}
+	db = reopen(t, db, path)
+	for q, want := range map[string]any{
+		"SELECT count(*) FROM dns": int64(0),
+		"SELECT count(*) FROM duckdb_columns() WHERE table_name = 'tls' AND column_name = 'ja4' AND data_type = 'VARCHAR'":        int64(1),
+		"SELECT count(*) FROM duckdb_columns() WHERE table_name = 'tls' AND column_name = 'cert_san' AND data_type = 'VARCHAR[]'": int64(1),
+		"SELECT server_name || ':' || coalesce(ja4, 'null') FROM tls":                                                             "kept.test:null",
+		"SELECT schema_version FROM pcapq_meta":                                                                                   int32(schema.Version),
+	} {
+		got, err := db.Scalar(ctx, q)
+		if err != nil || got != want {
+			t.Errorf("%s = %v (%v), want %v", q, got, err, want)
+		}
+	}
+	if db.MigratedFrom() != 0 {
+		t.Errorf("MigratedFrom = %d, want 0 (no schema change)", db.MigratedFrom())
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pcapq/pcapq/analyzers/all"
 	"github.com/pcapq/pcapq/schema"
 )
 
@@ -27,7 +28,7 @@ type Options struct {
 	Tool     string  // e.g. "pcapq 0.1.0", shown in the footer
 	Database string  // database or capture path shown in the header
 	// Tables whose declared report queries (schema.Table.Report) get a
-	// section when the table exists and has rows; nil: schema.All.
+	// section when the table exists and has rows; nil: analyzers/all.Tables.
 	Tables []*schema.Table
 	// Trace, when set, is told each query and how long it took.
 	Trace func(sql string, took time.Duration)
@@ -62,7 +63,7 @@ func Build(ctx context.Context, q Querier, o Options) (*Report, error) {
 		o.Title = "pcapq report"
 	}
 	if o.Tables == nil {
-		o.Tables = schema.All
+		o.Tables = all.Tables
 	}
 	b := &builder{ctx: ctx, q: q, o: o, filter: "true"}
 	if len(o.Captures) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/pcapq/pcapq/analyzers/all"
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/schema"
 )
@@ -11,7 +12,7 @@ import (
 // A table that declares report queries in schema gets a section, without
 // any report code for it: limited to the report's captures and its row
 // limit; a declared table that is missing or empty gets none.
-// (The demo tables are not pcapq's dns and tls tables, which schema.All
+// (The demo tables are not pcapq's dns and tls tables, which all.Tables
 // has since the protocol analyzers.)
 func TestDeclaredTableSection(t *testing.T) {
 	ctx := context.Background()
@@ -32,7 +33,7 @@ func TestDeclaredTableSection(t *testing.T) {
 	}}
 	tls := &schema.Table{Name: "tlsdemo", Doc: "TLS handshakes.", Report: []schema.ReportQuery{{Title: "SNI", Doc: "x", SQL: "SELECT sni FROM tlsdemo"}}}
 	quic := &schema.Table{Name: "quic", Doc: "not in the database", Report: []schema.ReportQuery{{Title: "x", Doc: "x", SQL: "SELECT * FROM quic"}}}
-	tables := append(append([]*schema.Table{}, schema.All...), dns, tls, quic)
+	tables := append(append([]*schema.Table{}, all.Tables...), dns, tls, quic)
 
 	cases := []struct {
 		caps  []int32

@@ -11,9 +11,9 @@
 // states, the worst connections) and HTTP (methods, statuses, hosts and
 // endpoints with ttfb and duration percentiles, user agents, protocol
 // problems, the latency distribution, the slowest transactions), plus a
-// section for every table that declares report queries in package schema
-// (schema.Table.Report), so that a new protocol table needs no report
-// code. HTTP endpoints are keyed by EndpointKey (ids folded to {id}).
+// section for every table that declares report queries in its
+// schema.Table (Report; analyzers/all.Tables lists them), so that a new
+// protocol table needs no report code: dns, tls and websocket have theirs. HTTP endpoints are keyed by EndpointKey (ids folded to {id}).
 //
 // The three renderers print one Report value, so their numbers agree; the
 // tests recompute every figure in Go from the tables' rows. The HTML page

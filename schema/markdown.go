@@ -5,11 +5,11 @@ import (
 	"io"
 )
 
-// WriteMarkdown writes the reference of every table as Markdown.
-func WriteMarkdown(w io.Writer) error {
+// WriteMarkdown writes the reference of tables as Markdown.
+func WriteMarkdown(w io.Writer, tables []*Table) error {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	p("# pcapq schema\n\nGenerated from `schema/tables.go` (`make schema-doc`); do not edit by hand.\n")
-	for _, t := range All {
+	p("# pcapq schema\n\nGenerated from package schema and the analyzers' tables (`make schema-doc`); do not edit by hand.\n")
+	for _, t := range tables {
 		p("\n## %s\n\n%s\n\n", t.Name, t.Doc)
 		if t.View != "" && len(t.Columns) == 0 {
 			p("View: `%s`\n", t.View)
@@ -23,9 +23,9 @@ func WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-// WriteText writes the reference as plain text for a terminal.
-func WriteText(w io.Writer) error {
-	for _, t := range All {
+// WriteText writes the reference of tables as plain text for a terminal.
+func WriteText(w io.Writer, tables []*Table) error {
+	for _, t := range tables {
 		fmt.Fprintf(w, "%s\n  %s\n", t.Name, t.Doc)
 		if t.View != "" && len(t.Columns) == 0 {
 			fmt.Fprintf(w, "  view: %s\n\n", t.View)

@@ -25,6 +25,13 @@ type Table struct {
 	// Report lists queries shown as this table's section of pcapq report
 	// (see ReportQuery); none: the table has no section of its own.
 	Report []ReportQuery
+	// Analyzer names the protocol analyzer that declares the table (its
+	// package holds the declaration); empty for the tables of this
+	// package (Core). An analyzer's table is additive: package query
+	// creates it, and adds a column it lacks, in a file written before
+	// the table or the column existed, with no schema version change (the
+	// captures already in the file have no rows in it, NULL in the column).
+	Analyzer string
 }
 
 // ArrowSchema returns the Arrow schema of t's columns, all nullable.
@@ -135,4 +142,65 @@ var (
 	tTs     = &arrow.TimestampType{Unit: arrow.Nanosecond}
 	tStrs   = arrow.ListOf(arrow.BinaryTypes.String)
 	tHeader = arrow.MapOf(arrow.BinaryTypes.String, arrow.ListOf(arrow.BinaryTypes.String))
+	tTsUs   = &arrow.TimestampType{Unit: arrow.Microsecond}
+	tI32s   = arrow.ListOf(arrow.PrimitiveTypes.Int32)
 )
+
+// Column types for tables declared outside this package (the analyzers'),
+// each with its DuckDB type (SQLType).
+var (
+	Bool      = tBool // BOOLEAN
+	Int32     = tI32  // INTEGER
+	Int64     = tI64  // BIGINT
+	Uint8     = tU8   // UTINYINT
+	Uint16    = tU16  // USMALLINT
+	Uint32    = tU32  // UINTEGER
+	Uint64    = tU64  // UBIGINT
+	Float64   = tF64  // DOUBLE
+	String    = tStr  // VARCHAR
+	Binary    = tBlob // BLOB
+	Timestamp = tTs   // TIMESTAMP_NS
+	Strings   = tStrs // VARCHAR[]
+	Int32s    = tI32s // INTEGER[]
+	// TimestampMicros is TIMESTAMP (microseconds): for dates past 2262,
+	// which TIMESTAMP_NS cannot hold (certificate validity).
+	TimestampMicros = tTsUs
+)
+
+// Col is a Column, for tables declared in other packages.
+func Col(name string, typ arrow.DataType, doc string) Column {
+	return Column{Name: name, Type: typ, Doc: doc}
+}
+
+// Check reports what is wrong with a table's declaration: a column named
+// twice, a column without its meaning, a type with no DuckDB type, a
+// table (not a view) other than pcapq_meta without capture_id. The tests
+// of package schema check Core with it, those of analyzers/all every
+// analyzer's table.
+func (t *Table) Check() (problems []string) {
+	if t.Name == "" || t.Doc == "" {
+		problems = append(problems, fmt.Sprintf("table %q: no name or no doc", t.Name))
+	}
+	seen := map[string]bool{}
+	for _, c := range t.Columns {
+		if seen[c.Name] {
+			problems = append(problems, fmt.Sprintf("%s.%s twice", t.Name, c.Name))
+		}
+		seen[c.Name] = true
+		if c.Doc == "" {
+			problems = append(problems, fmt.Sprintf("%s.%s has no doc", t.Name, c.Name))
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					problems = append(problems, fmt.Sprintf("%s.%s: %v", t.Name, c.Name, r))
+				}
+			}()
+			SQLType(c.Type)
+		}()
+	}
+	if t.View == "" && t != Meta && !t.PerCapture() {
+		problems = append(problems, t.Name+" has no capture_id column")
+	}
+	return problems
+}

@@ -1,52 +1,25 @@
 package schema
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
 )
-
-var update = flag.Bool("update", false, "rewrite SCHEMA.md")
-
-// TestSchemaDocCurrent keeps SCHEMA.md in step with tables.go.
-func TestSchemaDocCurrent(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteMarkdown(&b); err != nil {
-		t.Fatal(err)
-	}
-	const path = "../SCHEMA.md"
-	if *update {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run: go test ./schema -update)", err)
-	}
-	if !bytes.Equal(got, b.Bytes()) {
-		t.Fatal("SCHEMA.md is stale: run `go test ./schema -update`")
-	}
-}
 
 // TestColumnsUniqueAndTyped checks every column name is unique per table,
 // every type maps to DuckDB, and the issue's required columns exist.
 func TestColumnsUniqueAndTyped(t *testing.T) {
-	for _, tb := range All {
-		seen := map[string]bool{}
-		for _, c := range tb.Columns {
-			if seen[c.Name] {
-				t.Errorf("%s.%s twice", tb.Name, c.Name)
-			}
-			seen[c.Name] = true
-			if c.Doc == "" {
-				t.Errorf("%s.%s has no doc", tb.Name, c.Name)
-			}
-			_ = SQLType(c.Type)
+	for _, tb := range Core {
+		for _, p := range tb.Check() {
+			t.Error(p)
 		}
+	}
+	// Check finds what it is there for.
+	bad := &Table{Name: "bad", Doc: "x", Columns: []Column{{"a", tI32, "A."}, {"a", tI32, ""}, {"b", arrow.Null, "B."}}}
+	if got := len(bad.Check()); got != 4 { // twice, no doc, no DuckDB type, no capture_id
+		t.Errorf("Check of a table with 4 problems found %d: %q", got, bad.Check())
 	}
 	required := map[*Table]string{
 		Captures: "capture_id path file_size format link_types packets bytes first_ts last_ts ingested_at pcapq_version warnings",
@@ -115,7 +88,7 @@ func TestValidText(t *testing.T) {
 // Every table but pcapq_meta holds rows of one capture, and the
 // re-ingest that deletes a capture's rows finds them by PerCapture.
 func TestPerCapture(t *testing.T) {
-	for _, tb := range All {
+	for _, tb := range Core {
 		want := tb.View == "" && tb != Meta
 		if got := tb.PerCapture(); got != want {
 			t.Errorf("%s.PerCapture() = %v, want %v", tb.Name, got, want)

@@ -357,7 +357,9 @@ var HTTPBodies = &Table{
 	},
 }
 
-// All lists every table and view, in documentation order (tables are
-// created before views). Every table but pcapq_meta has a capture_id
-// column (PerCapture).
-var All = []*Table{Captures, Packets, PacketsData, Warnings, Flows, FlowsOpen, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, DNS, TLS, WebSocket, Meta}
+// Core lists the tables and views this package declares, in
+// documentation order (tables are created before views). The protocol
+// analyzers declare theirs in their own packages; analyzers/all.Tables is
+// every table pcapq writes, Core's and the analyzers'. Every table but
+// pcapq_meta has a capture_id column (PerCapture).
+var Core = []*Table{Captures, Packets, PacketsData, Warnings, Flows, FlowsOpen, TCPEvents, Retransmits, HTTP, HTTPData, HTTPBodies, Meta}

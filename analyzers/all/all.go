@@ -9,6 +9,7 @@ import (
 	"github.com/pcapq/pcapq/analyzers/tls"
 	"github.com/pcapq/pcapq/analyzers/websocket"
 	"github.com/pcapq/pcapq/httpextract"
+	"github.com/pcapq/pcapq/schema"
 )
 
 // Analyzers returns the analyzers in detection order: a TCP connection
@@ -22,4 +23,23 @@ func Analyzers(http httpextract.Options) []*analyzers.Analyzer {
 		httpa.New(http),
 		websocket.Analyzer,
 	}
+}
+
+// Tables is every table and view pcapq writes, in documentation order:
+// package schema's (schema.Core, pcapq_meta last) with the tables the
+// analyzers declare in their own packages before pcapq_meta. Package query
+// creates and checks these; SCHEMA.md documents them.
+var Tables = tables()
+
+func tables() []*schema.Table {
+	core := schema.Core[: len(schema.Core)-1 : len(schema.Core)-1] // all but pcapq_meta
+	out := append([]*schema.Table{}, core...)
+	for _, a := range Analyzers(httpextract.DefaultOptions()) {
+		for _, t := range a.Tables {
+			if t.Schema.Analyzer != "" {
+				out = append(out, t.Schema)
+			}
+		}
+	}
+	return append(out, schema.Meta)
 }

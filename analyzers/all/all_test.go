@@ -1,6 +1,9 @@
 package all
 
 import (
+	"bytes"
+	"flag"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -17,13 +20,59 @@ import (
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
-// Every table an analyzer declares is in schema.All, and no table is
-// declared twice: the start-up check (analyzers.MustTable) ran when this
+// Every table an analyzer declares is in Tables: package schema's own
+// (schema.Core) or one marked with the analyzer's name; no table is
+// declared twice, no two tables share a name, and Tables ends with
+// pcapq_meta. The start-up check (analyzers.MustTable) ran when this
 // package was loaded.
+var update = flag.Bool("update", false, "rewrite SCHEMA.md")
+
+// TestSchemaDocCurrent keeps SCHEMA.md in step with the tables' declarations.
+func TestSchemaDocCurrent(t *testing.T) {
+	var b bytes.Buffer
+	if err := schema.WriteMarkdown(&b, Tables); err != nil {
+		t.Fatal(err)
+	}
+	const path = "../../SCHEMA.md"
+	if *update {
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run: make schema-doc)", err)
+	}
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Fatal("SCHEMA.md is stale: run `make schema-doc`")
+	}
+	for _, tb := range Tables {
+		if !strings.Contains(b.String(), "\n## "+tb.Name+"\n") {
+			t.Errorf("SCHEMA.md has no section %s", tb.Name)
+		}
+	}
+}
+
 func TestTablesRegistered(t *testing.T) {
-	inAll := map[*schema.Table]bool{}
-	for _, st := range schema.All {
-		inAll[st] = true
+	inTables := map[*schema.Table]bool{}
+	names := map[string]bool{}
+	for _, st := range Tables {
+		inTables[st] = true
+		if names[st.Name] {
+			t.Errorf("two tables named %s", st.Name)
+		}
+		names[st.Name] = true
+	}
+	if len(Tables) == 0 || Tables[len(Tables)-1] != schema.Meta {
+		t.Errorf("Tables does not end with %s", schema.Meta.Name)
+	}
+	for _, st := range schema.Core {
+		if !inTables[st] {
+			t.Errorf("schema.Core's %s is not in Tables", st.Name)
+		}
+		if st.Analyzer != "" {
+			t.Errorf("schema.Core's %s is marked as analyzer %s's", st.Name, st.Analyzer)
+		}
 	}
 	seen := map[*schema.Table]string{}
 	for _, a := range Analyzers(httpextract.DefaultOptions()) {
@@ -31,13 +80,26 @@ func TestTablesRegistered(t *testing.T) {
 			t.Errorf("analyzer %s declares no table", a.Name)
 		}
 		for _, tb := range a.Tables {
-			if !inAll[tb.Schema] {
-				t.Errorf("analyzer %s: table %s is not in schema.All", a.Name, tb.Schema.Name)
+			if !inTables[tb.Schema] {
+				t.Errorf("analyzer %s: table %s is not in Tables", a.Name, tb.Schema.Name)
+			}
+			if tb.Schema.Analyzer != "" && tb.Schema.Analyzer != a.Name {
+				t.Errorf("analyzer %s declares table %s marked as %s's", a.Name, tb.Schema.Name, tb.Schema.Analyzer)
 			}
 			if prev, dup := seen[tb.Schema]; dup {
 				t.Errorf("table %s declared by %s and %s", tb.Schema.Name, prev, a.Name)
 			}
 			seen[tb.Schema] = a.Name
+		}
+	}
+	for _, st := range Tables {
+		for _, p := range st.Check() {
+			t.Error(p)
+		}
+	}
+	for _, name := range []string{"dns", "tls", "websocket"} {
+		if !names[name] {
+			t.Errorf("no table %s in Tables", name)
 		}
 	}
 }

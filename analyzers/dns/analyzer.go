@@ -4,12 +4,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pcapq/pcapq/analyzers"
-	"github.com/pcapq/pcapq/schema"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
 // Table is the dns table, filled from Row.
-var Table = analyzers.MustTable(schema.DNS, map[string]analyzers.Computed[Row]{
+var Table = analyzers.MustTable(Schema, map[string]analyzers.Computed[Row]{
 	"qclass_name": func(r *Row, b array.Builder) { appendName(b, r.HasQuestion, QClassName(r.QClass)) },
 	"qtype_name":  func(r *Row, b array.Builder) { appendName(b, r.HasQuestion, QTypeName(r.QType)) },
 	"rcode_name":  func(r *Row, b array.Builder) { appendName(b, r.HasRcode, RcodeName(r.Rcode)) },

@@ -2,12 +2,11 @@ package tls
 
 import (
 	"github.com/pcapq/pcapq/analyzers"
-	"github.com/pcapq/pcapq/schema"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
 // Table is the tls table, filled from Row.
-var Table = analyzers.MustTable[Row](schema.TLS, nil)
+var Table = analyzers.MustTable[Row](Schema, nil)
 
 // Analyzer registers TLS: any TCP connection whose first record is a
 // handshake record holding a ClientHello (or, when the client's side was

@@ -4,12 +4,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pcapq/pcapq/analyzers"
-	"github.com/pcapq/pcapq/schema"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
 // Table is the websocket table, filled from Row.
-var Table = analyzers.MustTable(schema.WebSocket, map[string]analyzers.Computed[Row]{
+var Table = analyzers.MustTable(Schema, map[string]analyzers.Computed[Row]{
 	"direction": func(r *Row, b array.Builder) {
 		d := "resp"
 		if r.Orig {

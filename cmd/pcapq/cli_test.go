@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/analyzers/all"
 )
 
 const smallPcap = "../../testdata/mkcapture-small.pcap"
@@ -157,7 +157,7 @@ func TestNoLeftoverArrowViews(t *testing.T) {
 	}
 	_, out, _ := pcapqRun(t, "query", "-d", db, "-f", "csv", "SELECT string_agg(view_name, ' ' ORDER BY view_name) AS views FROM duckdb_views() WHERE NOT internal")
 	var views []string
-	for _, tb := range schema.All {
+	for _, tb := range all.Tables {
 		if tb.View != "" {
 			views = append(views, tb.Name)
 		}

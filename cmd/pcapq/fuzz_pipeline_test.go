@@ -11,9 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pcapq/pcapq/analyzers/all"
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
-	"github.com/pcapq/pcapq/schema"
 )
 
 // fuzzDB is one in-memory database per fuzz process: opening DuckDB for
@@ -92,7 +92,7 @@ func FuzzPipelineDuckDB(f *testing.F) {
 			t.Fatalf("no captures row: %v", err)
 		}
 		defer func() {
-			for _, tb := range schema.All {
+			for _, tb := range all.Tables {
 				if tb.View == "" && tb.PerCapture() {
 					if _, err := db.Scalar(ctx, fmt.Sprintf("DELETE FROM %s WHERE capture_id = ?", tb.Name), id); err != nil {
 						t.Fatal(err)
@@ -116,7 +116,7 @@ func FuzzPipelineDuckDB(f *testing.F) {
 		if got := q("SELECT (SELECT count(*) FROM packets WHERE capture_id = $1) = packets AND (SELECT count(*) FROM warnings WHERE capture_id = $1) = warnings FROM captures WHERE capture_id = $1"); got != "true" {
 			t.Errorf("captures.packets and .warnings are not the rows of packets and warnings")
 		}
-		for _, tb := range schema.All {
+		for _, tb := range all.Tables {
 			if tb.View == "" && !tb.PerCapture() {
 				continue // pcapq_meta: one row for the file
 			}

@@ -1,6 +1,9 @@
 package main
 
-import "github.com/pcapq/pcapq/schema"
+import (
+	"github.com/pcapq/pcapq/analyzers/all"
+	"github.com/pcapq/pcapq/schema"
+)
 
 // SchemaCmd prints the table reference.
 type SchemaCmd struct {
@@ -10,7 +13,7 @@ type SchemaCmd struct {
 // Run prints every table and column.
 func (c *SchemaCmd) Run(g *Globals) error {
 	if c.Markdown {
-		return schema.WriteMarkdown(g.stdout)
+		return schema.WriteMarkdown(g.stdout, all.Tables)
 	}
-	return schema.WriteText(g.stdout)
+	return schema.WriteText(g.stdout, all.Tables)
 }
