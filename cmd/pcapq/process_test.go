@@ -242,7 +242,11 @@ func TestSignalExitStatus(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Wait until the query has used CPU time: it is running.
+			// Wait until the query has used CPU time after opening the
+			// database: it is running, and main has set its signal
+			// handlers (on a loaded machine the packages' start-up alone
+			// can take 30 ms of CPU time, and a signal then kills).
+			waitOpen(t, cmd.Process.Pid, db)
 			waitCPU(t, cmd.Process.Pid, 30*time.Millisecond)
 			cmd.Process.Signal(sig)
 			if code := waitExit(t, cmd); code != want {
@@ -250,6 +254,28 @@ func TestSignalExitStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitOpen waits until process pid has file path open.
+func waitOpen(t *testing.T, pid int, path string) {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := "/proc/" + strconv.Itoa(pid) + "/fd"
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		ents, err := os.ReadDir(fds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if l, _ := os.Readlink(filepath.Join(fds, e.Name())); l == abs {
+				return
+			}
+		}
+	}
+	t.Fatalf("process %d did not open %s", pid, abs)
 }
 
 // waitCPU waits until process pid has used at least d of CPU time.
