@@ -194,17 +194,19 @@ func (c *servingCapture) wait(t *testing.T, within time.Duration) int {
 	return 0
 }
 
+// webResult is the console's answer.
+type webResult struct {
+	Rows      [][]any
+	Truncated bool
+	Notice    string
+	Error     string
+}
+
 // webQuery runs sql in the console of the page at base (from the test's
 // namespace) and returns the status and the JSON answer.
-func webQuery(t *testing.T, base, sql string) (int, struct {
-	Rows  [][]any
-	Error string
-}) {
+func webQuery(t *testing.T, base, sql string) (int, webResult) {
 	t.Helper()
-	var res struct {
-		Rows  [][]any
-		Error string
-	}
+	var res webResult
 	b, _ := json.Marshal(map[string]string{"sql": sql})
 	resp, err := http.Post(base+"/api/query", "application/json", bytes.NewReader(b))
 	if err != nil {
@@ -457,14 +459,16 @@ func TestCaptureServeRemote(t *testing.T) {
 
 // Across --rotate the page reads the current file: its count falls when a
 // new file starts, and once the traffic stops and the file changes again
-// the console sees the empty new file as pcapq query -d does.
+// the console sees the empty new file as pcapq query -d does. The
+// console's row and time limits hold on the capture's connection.
 func TestCaptureServeRotate(t *testing.T) {
 	needLive(t)
 	n := newSvNet(t)
 	n.httpServer(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "live.duckdb")
-	cp := startServing(t, "", "-i", n.srvRoot, "-o", db, "-f", "tcp port 8080", "--commit-interval", "200ms", "--rotate", "2s", "--serve", "127.0.0.1:0")
+	cp := startServing(t, "", "-i", n.srvRoot, "-o", db, "-f", "tcp port 8080", "--commit-interval", "200ms", "--rotate", "2s",
+		"--serve", "127.0.0.1:0", "--max-rows", "50", "--query-timeout", "1s")
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -514,6 +518,20 @@ func TestCaptureServeRotate(t *testing.T) {
 	}
 	if cli := queryInt(t, "", db, "SELECT count(*) FROM packets"); web != 0 || cli != 0 {
 		t.Errorf("after the traffic, in the new file: console %d packets, pcapq query -d %d; want 0", web, cli)
+	}
+	// The console's limits, on the capture's connection: a result cut at
+	// --max-rows with a notice, a query cancelled at --query-timeout, and
+	// the connection answering after it.
+	if code, res := webQuery(t, cp.base, "SELECT range AS i FROM range(1000)"); code != http.StatusOK || len(res.Rows) != 50 || !res.Truncated || !strings.Contains(res.Notice, "first 50 rows") {
+		t.Errorf("--max-rows 50: status %d, %d rows, truncated %v, notice %q", code, len(res.Rows), res.Truncated, res.Notice)
+	}
+	start := time.Now()
+	code, res := webQuery(t, cp.base, "SELECT count(*) FROM range(1000000000) a, range(1000) b")
+	if took := time.Since(start); code != http.StatusRequestTimeout || !strings.Contains(res.Error, "time limit") || took > 10*time.Second {
+		t.Errorf("--query-timeout 1s: status %d, %q after %v", code, res.Error, took)
+	}
+	if code, res := webQuery(t, cp.base, "SELECT 42"); code != http.StatusOK || len(res.Rows) != 1 || fmt.Sprint(res.Rows[0][0]) != "42" {
+		t.Errorf("after the cancelled query: status %d, %v, %q", code, res.Rows, res.Error)
 	}
 	cp.cmd.Process.Signal(os.Interrupt)
 	if code := cp.wait(t, 30*time.Second); code != 0 {
