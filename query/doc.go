@@ -31,7 +31,8 @@
 // flows_open rows, adds warnings, rewrites the captures row and commits,
 // and NewReader opens further connections to the same database, which see
 // what was committed, for the queries the capturing process answers
-// (CheckReadOnly lets one read-only statement through).
+// (CheckReadOnly lets one read-only statement through). Confine keeps the
+// database from other files for good (a capture that serves its page).
 //
 // It must be built with the build tag duckdb_arrow (the Makefile sets it).
 package query

@@ -182,3 +182,28 @@ func (db *DB) CheckReadOnly(ctx context.Context, q string) error {
 		})
 	})
 }
+
+// Confine keeps every connection to db's database from reaching other
+// files (read_csv, COPY, ATTACH, extensions: enable_external_access off)
+// but for the directories dirs, and locks the configuration, for good: a
+// live capture whose database a web page queries. The database's own
+// file, WAL and temporary directory stay in use.
+func (db *DB) Confine(ctx context.Context, dirs ...string) error {
+	return db.do(func() error {
+		if len(dirs) > 0 {
+			list := make([]string, len(dirs))
+			for i, d := range dirs {
+				list[i] = sqlString(d)
+			}
+			if err := db.exec(ctx, "SET allowed_directories = ["+strings.Join(list, ", ")+"]"); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{"SET enable_external_access = false", "SET lock_configuration = true"} {
+			if err := db.exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -15,11 +15,14 @@
 // refused (DNS rebinding), and so are console requests from another
 // origin.
 //
-// A database that grows while it is served (pcapq capture --serve) is
-// shared with its writer through Options.Lock: the writer holds the lock
-// while it writes, and must commit what it wrote before it lets go (the
-// server reads on the same connection, and a failed console query inside
-// the writer's transaction would abort it).
+// A database that grows while it is served is read in one of two ways.
+// pcapq capture --serve gives the server a Source on a connection of its
+// own to the capture's database, which sees what the capture has
+// committed, and an Options.Lock that the capture takes before it closes
+// that database to start a new file (--rotate). A writer that shares the
+// server's connection instead (the tests) holds Options.Lock while it
+// writes, and must commit what it wrote before it lets go (a failed
+// console query inside the writer's transaction would abort it).
 //
 // It must be built with the build tag duckdb_arrow (it imports query).
 package serve

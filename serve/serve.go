@@ -34,8 +34,9 @@ type Options struct {
 	Tick         time.Duration  // live update period; 0: one second
 	Refresh      time.Duration  // live: the page's report is recomputed this often while counts change; 0: 10 s
 	// Lock, when set, is held around every use of the Source (a query and
-	// the reading of its rows). A writer that shares the Source (a live
-	// capture writing into the same database) holds it while it writes.
+	// the reading of its rows). A writer that shares the Source's
+	// connection holds it while it writes; pcapq capture --serve holds it
+	// while it replaces the database (--rotate).
 	Lock sync.Locker
 	// Hosts are the Host header values accepted (host or host:port); empty:
 	// any. pcapq serve sets the listening address and, on loopback,
@@ -537,7 +538,12 @@ func (s *Server) stats(ctx context.Context, last liveStats, first bool) (liveSta
 	if !first {
 		st.Changed = st.Packets != last.Packets || st.Flows != last.Flows || st.HTTP != last.HTTP || st.TCPEvents != last.TCPEvents
 		if dt := st.T - last.T; dt > 0 {
-			st.PPS = float64(st.Packets-last.Packets) / dt
+			prev := last.Packets
+			if st.Packets < prev {
+				// Fewer rows: a new database file (capture --rotate).
+				prev = 0
+			}
+			st.PPS = float64(st.Packets-prev) / dt
 			st.PPS = float64(int64(st.PPS*10+0.5)) / 10
 		}
 	}

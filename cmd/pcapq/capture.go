@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/report"
+	"github.com/pcapq/pcapq/serve"
 	"github.com/pcapq/pcapq/source/live"
 )
 
@@ -38,6 +41,11 @@ type CaptureCmd struct {
 	TCPIdleTimeout time.Duration `name:"tcp-idle-timeout" group:"Flow tracking" help:"A TCP flow without packets for this long ends, marked evicted." default:"5m"`
 	UDPIdleTimeout time.Duration `name:"udp-idle-timeout" group:"Flow tracking" help:"A UDP, ICMP or other flow without packets for this long ends, marked evicted." default:"1m"`
 	MaxBuffered    string        `name:"max-buffered" group:"Flow tracking" help:"Out-of-order TCP payload buffered across all flows." default:"64MiB"`
+
+	Serve        string        `group:"Web page" placeholder:"HOST:PORT" help:"Also serve the page of 'pcapq serve' on this address (e.g. 127.0.0.1:8080) while capturing: the report, counters updated every second, and the read-only SQL console. Only loopback unless --allow-remote."`
+	AllowRemote  bool          `name:"allow-remote" group:"Web page" help:"Allow --serve on an address other than loopback: anyone who can reach it can read the whole database."`
+	QueryTimeout time.Duration `name:"query-timeout" group:"Web page" help:"A console query running longer is cancelled." default:"30s"`
+	MaxRows      int           `name:"max-rows" group:"Web page" help:"Console results are cut to this many rows, with a notice." default:"10000"`
 
 	CommitInterval time.Duration `name:"commit-interval" hidden:"" help:"How often rows are committed (and visible to queries)." default:"1s"`
 }
@@ -79,6 +87,14 @@ func (c *CaptureCmd) Validate() error {
 	if c.CommitInterval < 10*time.Millisecond {
 		return errors.New("--commit-interval: at least 10ms")
 	}
+	if c.Serve != "" {
+		if err := checkListen("--serve", c.Serve, c.AllowRemote); err != nil {
+			return err
+		}
+	}
+	if c.MaxRows < 1 || c.QueryTimeout <= 0 {
+		return errors.New("--max-rows and --query-timeout must be positive")
+	}
 	return (&IngestCmd{Output: c.Output, MaxFlows: c.MaxFlows, TCPIdleTimeout: c.TCPIdleTimeout, UDPIdleTimeout: c.UDPIdleTimeout, MaxBuffered: c.MaxBuffered}).Validate()
 }
 
@@ -93,6 +109,17 @@ func (c *CaptureCmd) options(g *Globals) ingest.Options {
 func (c *CaptureCmd) Run(g *Globals) error {
 	bufSize, _ := parseSize(c.BufferSize)
 	rot, _ := parseRotate(c.Rotate)
+	// The page's address is taken first: a busy port ends the command
+	// before the capture begins.
+	var webLn net.Listener
+	var webHosts []string
+	if c.Serve != "" {
+		var err error
+		if webLn, webHosts, err = webListen(g, c.Serve); err != nil {
+			return err
+		}
+		defer webLn.Close() // the web server closes it too once started
+	}
 	var pcapFile *os.File
 	opts := live.Options{
 		Interface: c.Interface, Snaplen: c.Snaplen, Promisc: c.Promisc, BufferSize: int(bufSize),
@@ -156,14 +183,43 @@ func (c *CaptureCmd) Run(g *Globals) error {
 	}
 	defer srv.close()
 	s.srv = srv
+	if webLn != nil {
+		// The page's queries must not read other files (the capture runs
+		// as root, the page answers anyone on the machine): every segment's
+		// database is confined to itself and to the directory of the query
+		// socket's parquet results.
+		dir, err := os.MkdirTemp("", "pcapq-live-out-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		srv.outDir, s.confine = dir, true
+	}
 	stopStatus := s.status()
 	defer stopStatus()
+	var web *webServer
+	defer func() {
+		if web != nil {
+			web.stop()
+		}
+	}()
 
 	var runErr error
 	for seg := 1; ; seg++ {
 		if err := s.openSegment(); err != nil {
 			runErr = err
 			break
+		}
+		if seg == 1 && webLn != nil {
+			web = startWeb(webLn, serve.New(srv.pageSource(), serve.Options{
+				Report:       report.Options{Top: 10, Tool: "pcapq " + Version, Database: c.Output},
+				QueryTimeout: c.QueryTimeout,
+				MaxRows:      c.MaxRows,
+				Live:         true,
+				Lock:         srv.mu.RLocker(),
+				Hosts:        webHosts,
+			}))
+			fmt.Fprintf(g.stderr, "pcapq: serving %s at http://%s/ while capturing\n", query.Escape(c.Output), webLn.Addr())
 		}
 		sum, err := ingest.Run(context.Background(), src, s.sink.row.ID, s.sink, c.options(g))
 		if src.Stopped() {
@@ -191,7 +247,11 @@ func (c *CaptureCmd) Run(g *Globals) error {
 		}
 	}
 	stopStatus()
+	if web != nil {
+		web.stop()
+	}
 	srv.close()
+	srv.setDB(nil) // closes the page's connection
 	if s.db != nil {
 		if err := s.db.Close(); err != nil && runErr == nil {
 			runErr = err
@@ -219,6 +279,9 @@ type liveSession struct {
 	filter string
 	start  time.Time
 	srv    *liveServer
+	// confine: each segment's database is confined (query.DB.Confine) to
+	// srv.outDir.
+	confine bool
 
 	db   *query.DB
 	sink *liveSink
@@ -259,6 +322,11 @@ func (s *liveSession) openSegment() error {
 		return err
 	}
 	sink.row.ID = id
+	if s.confine {
+		if err := db.Confine(context.Background(), s.srv.outDir); err != nil {
+			return err
+		}
+	}
 	s.mu.Lock()
 	s.db, s.sink = db, sink
 	s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/serve"
 )
 
 // The query socket. DuckDB lets one process open a database file for
@@ -77,6 +79,13 @@ type liveServer struct {
 
 	mu sync.RWMutex // held for reading while a query runs
 	db *query.DB    // nil while the database is being rotated
+	// page is the connection of the page of capture --serve (pageSource),
+	// opened at its first query; setDB closes it.
+	page *query.DB
+	// outDir is where parquet results are written ("": the temporary
+	// directory); with --serve the only directory the database may
+	// reach (query.DB.Confine).
+	outDir string
 }
 
 // listenLive starts the query socket for the database at dbPath. A socket
@@ -110,9 +119,46 @@ func listenLive(dbPath string) (*liveServer, error) {
 // once the queries running on the previous one are done.
 func (s *liveServer) setDB(db *query.DB) error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.page != nil {
+		err = s.page.Close()
+		s.page = nil
+	}
 	s.db = db
-	s.mu.Unlock()
-	return nil
+	return err
+}
+
+// pageSource is the database of the capture as the page of capture
+// --serve reads it: through a connection of its own to the database being
+// written, like a socket query, so it sees what the capture has committed
+// and follows it across --rotate; every statement must pass CheckReadOnly
+// there too, whatever the web server checked before.
+//
+// The web server holds mu for reading around each use of the source and
+// its rows (serve.Options.Lock is mu.RLocker()) and makes one use at a
+// time, so the page's connection is only touched by one goroutine, and
+// setDB, which holds mu, waits for that use to end before it closes it.
+func (s *liveServer) pageSource() serve.Source { return pageSource{s} }
+
+type pageSource struct{ s *liveServer }
+
+func (p pageSource) Query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s := p.s
+	if s.db == nil {
+		return nil, errors.New("the capture is between two database files (--rotate): try again")
+	}
+	if s.page == nil {
+		rd, err := s.db.NewReader(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.page = rd
+	}
+	if err := s.page.CheckReadOnly(ctx, q); err != nil {
+		return nil, err
+	}
+	return s.page.Query(ctx, q, args...)
 }
 
 func (s *liveServer) accept() {
@@ -224,7 +270,7 @@ func (s *liveServer) serve(c *net.UnixConn) {
 
 // parquet has DuckDB write the result to a temporary file and sends it.
 func (s *liveServer) parquet(ctx context.Context, rd *query.DB, q string, w io.Writer) error {
-	dir, err := os.MkdirTemp("", "pcapq-live-")
+	dir, err := os.MkdirTemp(s.outDir, "pcapq-live-")
 	if err != nil {
 		return err
 	}

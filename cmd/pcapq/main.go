@@ -53,14 +53,14 @@ type CLI struct {
 	Globals
 
 	Ingest  IngestCmd  `cmd:"" help:"Read captures into a DuckDB database."`
-	Capture CaptureCmd `cmd:"" help:"Capture from a network interface into a DuckDB database, queryable while it runs."`
+	Capture CaptureCmd `cmd:"" help:"Capture from a network interface into a DuckDB database, queryable while it runs (--serve: and served as the report page)."`
 	Devices DevicesCmd `cmd:"" help:"List the interfaces pcapq can capture on."`
 	Query   QueryCmd   `cmd:"" help:"Run SQL over a database, or over captures read into memory."`
 	Schema  SchemaCmd  `cmd:"" help:"List every table and column with its type and meaning."`
 	Diff    DiffCmd    `cmd:"" help:"Compare two captures for CI: endpoints, hosts, latency, TCP health; exit 1 when a rule is broken."`
 	Check   CheckCmd   `cmd:"" help:"Assert limits on one capture for CI (METRIC OP VALUE, allowlists); exit 1 when one is broken."`
 	Report  ReportCmd  `cmd:"" help:"Write a report (HTML, Markdown or JSON) of a database or of captures."`
-	Serve   ServeCmd   `cmd:"" help:"Serve the report as a local web page with a read-only SQL console."`
+	Serve   ServeCmd   `cmd:"" help:"Serve the report as a local web page with a read-only SQL console (of a running capture: capture --serve)."`
 	Version VersionCmd `cmd:"" help:"Print the version."`
 }
 

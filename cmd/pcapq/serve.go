@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pcapq/pcapq/query"
@@ -42,16 +43,84 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// checkListen checks the address of a page (flag names its option):
+// host:port, and loopback unless allowRemote.
+func checkListen(flag, listen string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return &exitError{2, fmt.Errorf("%s %q: %w (want host:port, e.g. 127.0.0.1:8080)", flag, listen, err)}
+	}
+	if !isLoopback(host) && !allowRemote {
+		return &exitError{2, fmt.Errorf("%s %s is not a loopback address: the page gives SQL access to the whole database to anyone who can reach it; add --allow-remote to serve it anyway", flag, listen)}
+	}
+	return nil
+}
+
+// webListen listens on the address of a page (checked by checkListen)
+// and returns the Host header values the server must answer to: on
+// loopback, the address and its localhost names; elsewhere any, after a
+// warning on stderr.
+func webListen(g *Globals, listen string) (net.Listener, []string, error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, nil, err
+	}
+	addr := ln.Addr().String()
+	host, _, _ := net.SplitHostPort(listen)
+	if !isLoopback(host) {
+		fmt.Fprintf(g.stderr, "pcapq: WARNING: serving on %s, not loopback: anyone who can reach it can read the whole database with SQL\n", addr)
+		return ln, nil, nil
+	}
+	hosts := serve.LoopbackHosts(addr)
+	if host == "localhost" {
+		hosts = append(hosts, listen)
+	}
+	return ln, hosts, nil
+}
+
+// webServer is a page served in the background (pcapq serve, pcapq
+// capture --serve).
+type webServer struct {
+	srv    *serve.Server
+	hs     *http.Server
+	cancel context.CancelFunc // of the requests' context
+	errc   chan error
+	once   sync.Once
+}
+
+// startWeb serves srv on ln until stop.
+func startWeb(ln net.Listener, srv *serve.Server) *webServer {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &webServer{srv: srv, cancel: cancel, errc: make(chan error, 1)}
+	w.hs = &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { w.errc <- w.hs.Serve(ln) }()
+	return w
+}
+
+// stop ends the event streams, cancels the queries running (through their
+// requests' context) and shuts the server down.
+func (w *webServer) stop() {
+	w.once.Do(func() {
+		w.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done := make(chan struct{})
+		go func() { w.hs.Shutdown(ctx); close(done) }()
+		// Shutdown closes the listener and the idle connections, then
+		// waits for the handlers: cancelling their context ends a console
+		// query now rather than at its time limit.
+		w.cancel()
+		<-done
+		w.hs.Close()
+	})
+}
+
 // Run opens the database read-only (reading captures into a temporary
 // database first), listens and serves until interrupted.
 func (c *ServeCmd) Run(g *Globals) error {
-	host, _, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return &exitError{2, fmt.Errorf("--listen %q: %w (want host:port, e.g. 127.0.0.1:8080)", c.Listen, err)}
-	}
-	loopback := isLoopback(host)
-	if !loopback && !c.AllowRemote {
-		return &exitError{2, fmt.Errorf("--listen %s is not a loopback address: the page gives SQL access to the whole database to anyone who can reach it; add --allow-remote to serve it anyway", c.Listen)}
+	if err := checkListen("--listen", c.Listen, c.AllowRemote); err != nil {
+		return err
 	}
 	if c.Top < 1 || c.MaxRows < 1 || c.QueryTimeout <= 0 {
 		return &exitError{2, errors.New("--top, --max-rows and --query-timeout must be positive")}
@@ -86,41 +155,27 @@ func (c *ServeCmd) Run(g *Globals) error {
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", c.Listen)
+	ln, hosts, err := webListen(g, c.Listen)
 	if err != nil {
 		return err
 	}
 	addr := ln.Addr().String()
-	o := serve.Options{
+	srv := serve.New(db, serve.Options{
 		Report:       report.Options{Captures: c.Captures, Top: c.Top, Tool: "pcapq " + Version, Database: source},
 		QueryTimeout: c.QueryTimeout,
 		MaxRows:      c.MaxRows,
-	}
-	if loopback {
-		o.Hosts = serve.LoopbackHosts(addr)
-		if host == "localhost" {
-			o.Hosts = append(o.Hosts, c.Listen)
-		}
-	} else {
-		fmt.Fprintf(g.stderr, "pcapq: WARNING: serving on %s, not loopback: anyone who can reach it can read the whole database with SQL\n", addr)
-	}
-	srv := serve.New(db, o)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		Hosts:        hosts,
+	})
+	web := startWeb(ln, srv)
+	defer web.stop()
 	fmt.Fprintf(g.stderr, "pcapq: serving %s at http://%s/ (Ctrl-C to stop)\n", query.Escape(source), addr)
 	if testServeHook != nil {
 		testServeHook(addr)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	select {
-	case err := <-errc:
-		srv.Close()
+	case err := <-web.errc:
 		return err
 	case <-g.ctx.Done():
 	}
-	srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	hs.Shutdown(ctx)
 	return nil
 }
