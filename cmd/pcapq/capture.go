@@ -303,7 +303,7 @@ func (s *liveSession) openSegment() error {
 			db.Close()
 		}
 	}()
-	if err := db.SetMemoryLimit(s.g.ctx, s.g.DuckDBMemory); err != nil {
+	if err := db.SetMemoryLimit(context.Background(), s.g.DuckDBMemory); err != nil { // not g.ctx: a signal during a rotation still ends in a new file, cleanly
 		return err
 	}
 	if err := db.SetThreads(context.Background(), ingestThreads(s.g)); err != nil {
