@@ -10,7 +10,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 type discardSink struct{}
@@ -28,7 +30,7 @@ func TestCancelNeverHangs(t *testing.T) {
 		runs = 10
 	}
 	for i := 0; i < runs; i++ {
-		r, c, err := Open(path)
+		r, err := source.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,22 +54,22 @@ func TestCancelNeverHangs(t *testing.T) {
 			t.Fatalf("run %d (workers %d, cancel after %v) did not return after cancellation", i, opts.Workers, delay)
 		}
 		cancel()
-		c.Close()
+		r.Close()
 	}
 }
 
 // Records larger than a batch buffer (a file may declare a snaplen up to
-// MaxRecordLen) are ingested whole, and the pool does not keep the grown
+// source.MaxRecordLen) are ingested whole, and the pool does not keep the grown
 // buffers.
 func TestHugeRecordsAndBatchBuffers(t *testing.T) {
 	big := make([]byte, 6<<20)
-	var recs []pcapRec
+	var recs []pcaptest.Rec
 	for i := 0; i < 5; i++ {
-		recs = append(recs, pcapRec{Sec: uint32(i), CapLen: uint32(len(big)), OrigLen: uint32(len(big)), Data: big},
-			pcapRec{Sec: uint32(i), CapLen: 60, OrigLen: 60, Data: make([]byte, 60)})
+		recs = append(recs, pcaptest.Rec{Sec: uint32(i), CapLen: uint32(len(big)), OrigLen: uint32(len(big)), Data: big},
+			pcaptest.Rec{Sec: uint32(i), CapLen: 60, OrigLen: 60, Data: make([]byte, 60)})
 	}
-	file := buildPcap(true, 0xa1b2c3d4, 2, 4, 8<<20, 1, recs...)
-	r, err := NewReader(bytes.NewReader(file), "huge.pcap")
+	file := pcaptest.Pcap(true, 0xa1b2c3d4, 2, 4, 8<<20, 1, recs...)
+	r, err := source.NewReader(bytes.NewReader(file), "huge.pcap")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ package testcorpus
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -70,4 +71,25 @@ func ForEachPacket(t testing.TB, path string, fn func(frame, ts int64, lt decode
 		frame++
 		fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
 	}
+}
+
+// Seeds returns the bytes of the small corpus files with the given
+// suffix, when the corpus is present (seeds only; the fuzz tests run without
+// it).
+func Seeds(suffix string, maxSize int64) [][]byte {
+	dir, ok := Find()
+	if !ok {
+		return nil
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "pcaps", "*"+suffix))
+	var out [][]byte
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || st.Size() > maxSize {
+			continue
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -4,7 +4,7 @@
 // and BPF filtering of capture files.
 //
 // Open starts a capture on an interface and returns a Source, an
-// ingest.Reader the pipeline does not tell apart from a file reader: Next
+// source.Reader the pipeline does not tell apart from a file reader: Next
 // returns each packet with its capture time (nanoseconds when the kernel
 // gives them), and io.EOF when the capture ends (Stop, Options.Count, or
 // the device going away, reported by Err). Captures use immediate mode
@@ -29,7 +29,7 @@
 // during a capture ends it (ErrDeviceGone) and the packets read before are
 // kept.
 //
-// Filter wraps any ingest.Reader (a capture file) with a BPF expression
+// Filter wraps any source.Reader (a capture file) with a BPF expression
 // compiled by libpcap for each record's link type, as tcpdump -r FILE EXPR
 // filters; Devices lists the interfaces libpcap can capture on, with
 // addresses and flags (pcap_findalldevs).

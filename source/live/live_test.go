@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/internal/testenv"
+	"github.com/pcapq/pcapq/source"
 )
 
 const smallPcap = "../../testdata/mkcapture-small.pcap"
@@ -51,11 +51,11 @@ func TestPcapngWriterRoundTrip(t *testing.T) {
 	if err := w.flush(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ingest.NewReader(bytes.NewReader(buf.Bytes()), "copy.pcapng")
+	r, err := source.NewReader(bytes.NewReader(buf.Bytes()), "copy.pcapng")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec ingest.Record
+	var rec source.Record
 	for i, p := range pkts {
 		if err := r.Next(&rec); err != nil {
 			t.Fatalf("packet %d: %v", i, err)
@@ -106,7 +106,7 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			t.Fatalf("tcpdump %q: %v", expr, err)
 		}
 		want := strings.Count(string(out), "\n")
-		r, c, err := ingest.Open(smallPcap)
+		r, err := source.Open(smallPcap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +115,16 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := 0
-		var rec ingest.Record
+		var rec source.Record
 		for fr.Next(&rec) == nil {
 			got++
 		}
-		c.Close()
+		if fr.BytesRead() != r.BytesRead() || fr.BytesRead() == 0 {
+			t.Errorf("%q: BytesRead %d, the file's reader %d", expr, fr.BytesRead(), r.BytesRead())
+		}
+		if err := fr.Close(); err != nil { // closes the file
+			t.Errorf("%q: Close: %v", expr, err)
+		}
 		if got != want {
 			t.Errorf("%q: %d packets, tcpdump %d", expr, got, want)
 		}
@@ -190,7 +195,7 @@ func TestStopDrainsBuffer(t *testing.T) {
 	c.Close()
 	time.Sleep(100 * time.Millisecond)
 	src.Stop()
-	var rec ingest.Record
+	var rec source.Record
 	n := 0
 	for {
 		err := src.Next(&rec)
