@@ -1,8 +1,8 @@
 // Package testcorpus is shared by the packages' tests: it finds the external
 // capture corpus (../shared/corpus beside the repository) and walks the
 // records of a capture. It reads captures with gopacket's pcapgo, not with
-// package ingest, so that packages ingest depends on (decode, tcpsession,
-// httpextract) can use it without an import cycle.
+// package source, so that source's own tests can use it without an import
+// cycle (and check the readers against another implementation).
 package testcorpus
 
 import (
