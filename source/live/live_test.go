@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -197,6 +198,7 @@ func TestStopDrainsBuffer(t *testing.T) {
 	src.Stop()
 	var rec source.Record
 	n := 0
+	var nbytes int64
 	for {
 		err := src.Next(&rec)
 		if err == io.EOF {
@@ -206,6 +208,10 @@ func TestStopDrainsBuffer(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
+		nbytes += int64(rec.CapLen)
+	}
+	if src.BytesRead() != nbytes || nbytes == 0 {
+		t.Errorf("BytesRead %d, the packets returned hold %d bytes", src.BytesRead(), nbytes)
 	}
 	if n != burst {
 		t.Errorf("after Stop, Next returned %d packets, want the %d sent before", n, burst)
@@ -218,5 +224,41 @@ func TestStopDrainsBuffer(t *testing.T) {
 	// going out and coming in; libpcap keeps one).
 	if st := src.Stats(); st.Captured != burst || st.Received != 2*burst || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// Interrupt (what the pipeline calls when its run fails) ends a capture
+// that waits for packets, as Stop does.
+func TestInterruptEndsIdleCapture(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "capturing on lo needs root")
+	}
+	var src source.Reader
+	src, err := Open(Options{Interface: "lo", Filter: "udp dst port 47124 and dst host 127.0.0.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	done := make(chan error, 1)
+	go func() {
+		var rec source.Record
+		done <- src.Next(&rec)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Next returned %v with no traffic", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	src.Interrupt(context.Canceled)
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Errorf("Next after Interrupt: %v, want io.EOF", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Next still waits 2 s after Interrupt")
+	}
+	if !src.(*Source).Stopped() {
+		t.Error("not Stopped after Interrupt")
 	}
 }
