@@ -14,7 +14,7 @@ type Record struct {
 	OrigLen  int    // bytes on the wire
 	Iface    int    // pcapng interface index (0 for pcap)
 	LinkType uint32 // link type of the record's interface
-	Offset   int64  // byte offset of the record (its block, for pcapng) in the uncompressed stream
+	Offset   int64  // byte offset of the record (its block, for pcapng) in the uncompressed stream; -1 when there is none (a live capture not written to a file)
 	Data     []byte
 }
 
