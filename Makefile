@@ -74,7 +74,7 @@ test: deps vet lint
 # The pipeline's stages share batches across goroutines: check with the race
 # detector (pure-Go packages in short mode, and the end-to-end pipeline tests).
 race: deps
-	$(GO) test -race -short -count=1 ./ingest ./tcpsession ./httpextract ./decode
+	$(GO) test -race -short -count=1 ./source ./ingest ./tcpsession ./httpextract ./decode
 	$(GO) test -race $(GOFLAGS_T) -count=1 ./query
 	$(GO) test -race $(GOFLAGS_T) -count=1 -run 'TestWorkerCountInvariance|TestHTTPGolden|TestInterruptKeepsCommitted' ./cmd/pcapq
 

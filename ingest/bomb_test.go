@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
+	"github.com/pcapq/pcapq/source"
 )
 
 // zeroBomb is a compressed capture: a pcap header (or pcapng section
@@ -23,21 +24,21 @@ func zeroBomb(t testing.TB, compress string, pcapng bool, zeroMiB, copies int) [
 	var head []byte
 	fill := make([]byte, zeroMiB<<20)
 	if pcapng {
-		g := &ngBuilder{}
-		head = g.shb(true).idb(1, 0).b
-		blk := (&ngBuilder{le: true}).block(0x12345678, nil).b
+		g := &pcaptest.NG{}
+		head = g.SHB(true).IDB(1, 0).B
+		blk := (&pcaptest.NG{LE: true}).Block(0x12345678, nil).B
 		fill = fill[:len(fill)/len(blk)*len(blk)]
 		for i := 0; i < len(fill); i += len(blk) {
 			copy(fill[i:], blk)
 		}
 	} else {
-		head = buildPcap(true, pcapMicroBE, 2, 4, 65535, 1)
+		head = pcaptest.Pcap(true, pcaptest.MagicMicro, 2, 4, 65535, 1)
 	}
 	enc := func(b []byte) []byte {
 		if compress == "gzip" {
-			return gzipBytes(t, b)
+			return pcaptest.Gzip(t, b)
 		}
-		return zstdBytes(t, b)
+		return pcaptest.Zstd(t, b)
 	}
 	// Frames and members may be concatenated: the decoders read on.
 	out := enc(append(bytes.Clone(head), fill...))
@@ -51,13 +52,13 @@ func zeroBomb(t testing.TB, compress string, pcapng bool, zeroMiB, copies int) [
 // A decompression bomb stops at the ratio bound as damage does: every
 // packet before it is kept, the capture is marked incomplete, and the
 // warning names the file, the offset and the bound; the warnings of one
-// kind stop at MaxWarningsPerKind, the rest counted in one row.
+// kind stop at source.MaxWarningsPerKind, the rest counted in one row.
 func TestDecompressionBombStops(t *testing.T) {
 	for _, compress := range []string{"gzip", "zstd"} {
 		t.Run(compress, func(t *testing.T) {
 			bomb := zeroBomb(t, compress, false, 16, 64) // 1 GiB
 			t.Logf("%d bytes of %s expand to 1 GiB", len(bomb), compress)
-			r, err := NewReader(bytes.NewReader(bomb), "bomb.cap")
+			r, err := source.NewReader(bytes.NewReader(bomb), "bomb.cap")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,9 +71,9 @@ func TestDecompressionBombStops(t *testing.T) {
 			if s.err != nil {
 				t.Fatal(s.err)
 			}
-			var fe *FormatError
-			if !errors.As(sum.ReadErr, &fe) || !errors.Is(sum.ReadErr, ErrRatio) || fe.File != "bomb.cap" || fe.Offset < 1<<20 {
-				t.Fatalf("ReadErr %v, want ErrRatio in bomb.cap past the first MiB", sum.ReadErr)
+			var fe *source.FormatError
+			if !errors.As(sum.ReadErr, &fe) || !errors.Is(sum.ReadErr, source.ErrRatio) || fe.File != "bomb.cap" || fe.Offset < 1<<20 {
+				t.Fatalf("ReadErr %v, want source.ErrRatio in bomb.cap past the first MiB", sum.ReadErr)
 			}
 			if !strings.Contains(fe.Detail, "over 1000:1") || !strings.Contains(fe.Detail, "--max-ratio") {
 				t.Errorf("detail %q does not give the bound and how to raise it", fe.Detail)
@@ -87,15 +88,15 @@ func TestDecompressionBombStops(t *testing.T) {
 			for _, w := range s.warnings {
 				kinds[w.kind]++
 				switch w.kind {
-				case KindWarningsNotWritten:
+				case source.KindWarningsNotWritten:
 					notWritten = append(notWritten, w)
 				case "decompression_ratio_exceeded":
 					stop = append(stop, w)
 				}
 			}
 			for k, n := range kinds {
-				if n > MaxWarningsPerKind {
-					t.Errorf("%d %s warnings written, bound %d", n, k, MaxWarningsPerKind)
+				if n > source.MaxWarningsPerKind {
+					t.Errorf("%d %s warnings written, bound %d", n, k, source.MaxWarningsPerKind)
 				}
 			}
 			if len(stop) != 1 || stop[0].offset != fe.Offset || !strings.Contains(stop[0].detail, "bomb.cap: offset") {
@@ -126,7 +127,7 @@ func sumLeadingInt(s string) int64 {
 	return n
 }
 
-// The bound is an option: raised, the same stream is read to its end, and
+// The bound is an option of the reader: raised, the same stream is read to its end, and
 // the warnings not written are counted exactly.
 func TestDecompressionRatioRaised(t *testing.T) {
 	for _, max := range []int{-1, 100000, math.MaxInt} {
@@ -136,14 +137,12 @@ func TestDecompressionRatioRaised(t *testing.T) {
 
 func testRatioRaised(t *testing.T, maxRatio int) {
 	bomb := zeroBomb(t, "zstd", false, 4, 2) // 8 MiB
-	r, err := NewReader(bytes.NewReader(bomb), "bomb.zst")
+	r, err := source.Options{MaxRatio: maxRatio}.NewReader(bytes.NewReader(bomb), "bomb.zst")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := newCheckSink()
-	opts := DefaultOptions()
-	opts.MaxRatio = maxRatio
-	sum, err := Run(context.Background(), r, 1, s, opts)
+	sum, err := Run(context.Background(), r, 1, s, DefaultOptions())
 	if err != nil || s.err != nil {
 		t.Fatal(err, s.err)
 	}
@@ -155,13 +154,13 @@ func testRatioRaised(t *testing.T, maxRatio int) {
 	var counted int64
 	for _, w := range s.warnings {
 		kinds[w.kind]++
-		if w.kind == KindWarningsNotWritten {
+		if w.kind == source.KindWarningsNotWritten {
 			counted += sumLeadingInt(w.detail)
 		}
 	}
 	// One decoder warning per frame of 0 bytes: the first 1000 written.
-	written := int64(sum.Warnings) - int64(kinds[KindWarningsNotWritten])
-	if written+counted != records || counted != sum.WarningsNotWritten || kinds[KindWarningsNotWritten] != 1 {
+	written := int64(sum.Warnings) - int64(kinds[source.KindWarningsNotWritten])
+	if written+counted != records || counted != sum.WarningsNotWritten || kinds[source.KindWarningsNotWritten] != 1 {
 		t.Errorf("warnings by kind %v, %d not written: want %d in all, one not-written row", kinds, counted, records)
 	}
 }
@@ -181,12 +180,11 @@ func TestBombInterruptible(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bomb := zeroBomb(t, tc.compress, tc.pcapng, 4, 2500) // 10 GB
-			r, err := NewReader(bytes.NewReader(bomb), "bomb")
+			r, err := source.Options{MaxRatio: -1}.NewReader(bytes.NewReader(bomb), "bomb")
 			if err != nil {
 				t.Fatal(err)
 			}
 			opts := DefaultOptions()
-			opts.MaxRatio = -1
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			var runErr error
@@ -220,49 +218,16 @@ func TestBombInterruptible(t *testing.T) {
 	}
 }
 
-// Under the bound: a small stream expands without limit within its first
-// MiB (a short capture of zeros is read whole), and a real capture of
-// some MiB, compressed, is read whole.
-func TestDecompressionUnderBound(t *testing.T) {
-	zeros := buildPcap(true, pcapMicroBE, 2, 4, 65535, 1)
-	zeros = append(zeros, make([]byte, 512<<10)...) // 32768 records of 0 bytes
-	real, err := os.ReadFile("../testdata/mkcapture-small.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := readAll(t, mustReader(t, real))
-	if err != io.EOF {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		name    string
-		data    []byte
-		records int
-	}{
-		{"zstd zeros", zstdBytes(t, zeros), 32768},
-		{"gzip zeros", gzipBytes(t, zeros), 32768},
-		{"zstd capture", zstdBytes(t, real), len(want)},
-		{"gzip capture", gzipBytes(t, real), len(want)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := readAll(t, mustReader(t, tc.data))
-			if err != io.EOF || len(got) != tc.records {
-				t.Errorf("%d records, err %v; want %d (%d compressed bytes)", len(got), err, tc.records, len(tc.data))
-			}
-		})
-	}
-}
-
-// The warnings table holds at most MaxWarningsPerKind rows of a kind per
+// The warnings table holds at most source.MaxWarningsPerKind rows of a kind per
 // capture, whichever stage met them (here the reader), and one
 // warnings_not_written row per kind with the exact count of the rest.
 func TestPipelineWarningsCapped(t *testing.T) {
-	var recs []pcapRec
-	for range MaxWarningsPerKind + 20 {
-		recs = append(recs, pcapRec{Data: pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
+	var recs []pcaptest.Rec
+	for range source.MaxWarningsPerKind + 20 {
+		recs = append(recs, pcaptest.Rec{Data: pcaptest.Pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
 	}
 	s := newCheckSink()
-	sum, err := Run(context.Background(), mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 1, 1, recs...)), 1, s, DefaultOptions())
+	sum, err := Run(context.Background(), mustReader(t, pcaptest.Pcap(true, pcaptest.MagicMicro, 2, 4, 1, 1, recs...)), 1, s, DefaultOptions())
 	if err != nil || s.err != nil {
 		t.Fatal(err, s.err)
 	}
@@ -270,17 +235,17 @@ func TestPipelineWarningsCapped(t *testing.T) {
 	notWritten := map[string]int64{}
 	for _, w := range s.warnings {
 		kinds[w.kind]++
-		if w.kind == KindWarningsNotWritten {
+		if w.kind == source.KindWarningsNotWritten {
 			kind := strings.Fields(w.detail)[2]
 			notWritten[kind] += sumLeadingInt(w.detail)
 		}
 	}
 	for _, k := range []string{"caplen_exceeds_snaplen", "caplen_exceeds_origlen"} {
-		if kinds[k] != MaxWarningsPerKind || notWritten[k] != 20 {
-			t.Errorf("%s: %d rows, %d not written; want %d and 20", k, kinds[k], notWritten[k], MaxWarningsPerKind)
+		if kinds[k] != source.MaxWarningsPerKind || notWritten[k] != 20 {
+			t.Errorf("%s: %d rows, %d not written; want %d and 20", k, kinds[k], notWritten[k], source.MaxWarningsPerKind)
 		}
 	}
-	if kinds[KindWarningsNotWritten] != len(notWritten) || sum.Warnings != int64(len(s.warnings)) {
+	if kinds[source.KindWarningsNotWritten] != len(notWritten) || sum.Warnings != int64(len(s.warnings)) {
 		t.Errorf("warnings by kind %v; summary %d rows, %d not written", kinds, sum.Warnings, sum.WarningsNotWritten)
 	}
 	var total int64
@@ -289,23 +254,5 @@ func TestPipelineWarningsCapped(t *testing.T) {
 	}
 	if sum.WarningsNotWritten != total {
 		t.Errorf("Summary.WarningsNotWritten %d, rows say %d", sum.WarningsNotWritten, total)
-	}
-}
-
-// An interrupted reader stops with the interruption, not as damage, plain
-// or compressed.
-func TestReaderInterrupt(t *testing.T) {
-	raw := testCaptures()["pcapng"]
-	for name, data := range map[string][]byte{"plain": raw, "gzip": gzipBytes(t, raw), "zstd": zstdBytes(t, raw)} {
-		rd, err := newReader(bytes.NewReader(data), "f", -1, 64) // small buffer: reads go to the stream
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd.(interrupter).interrupt(context.Canceled)
-		_, err = readAll(t, rd)
-		var fe *FormatError
-		if !errors.Is(err, context.Canceled) || errors.As(err, &fe) {
-			t.Errorf("%s: error %v, want the interruption, not damage", name, err)
-		}
 	}
 }

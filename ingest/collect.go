@@ -15,6 +15,7 @@ import (
 
 	"github.com/pcapq/pcapq/analyzers"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
@@ -75,7 +76,7 @@ type collector struct {
 	packetsSchema *arrow.Schema
 
 	warnKept       map[string]int   // warnings rows written per kind
-	warnNotWritten map[string]int64 // warnings past MaxWarningsPerKind per kind
+	warnNotWritten map[string]int64 // warnings past source.MaxWarningsPerKind per kind
 }
 
 func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- write) error {
@@ -166,15 +167,15 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 			d.TimedOut, d.Evicted, d.TooBig, d.Malformed, d.Fragments, d.Reassembled)})
 	}
 	for _, w := range p.r.Warnings() {
-		if w.Kind == KindWarningsNotWritten && w.of != "" {
-			c.warnNotWritten[w.of] += w.notWritten // the reader's own count
+		if w.Kind == source.KindWarningsNotWritten && w.Of != "" {
+			c.warnNotWritten[w.Of] += w.NotWritten // the reader's own count
 			continue
 		}
 		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})
 	}
 	for _, kind := range slices.Sorted(maps.Keys(c.warnNotWritten)) {
 		n := c.warnNotWritten[kind]
-		w := notWrittenWarning(kind, n)
+		w := source.NotWrittenWarning(kind, n)
 		c.writeWarning(warnRow{offset: -1, kind: w.Kind, detail: w.Detail})
 		p.sum.WarningsNotWritten += n
 	}
@@ -351,9 +352,9 @@ func mergePressure(ws []warnRow, total int64) []warnRow {
 }
 
 // full reports whether the warnings of kind have reached
-// MaxWarningsPerKind, counting one more not written if so.
+// source.MaxWarningsPerKind, counting one more not written if so.
 func (c *collector) full(kind string) bool {
-	if c.warnKept[kind] < MaxWarningsPerKind {
+	if c.warnKept[kind] < source.MaxWarningsPerKind {
 		return false
 	}
 	c.warnNotWritten[kind]++

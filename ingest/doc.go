@@ -1,6 +1,9 @@
-// Package ingest reads captures (pcap, pcapng, gzip/zstd) into Records and
-// runs the decode pipeline: the first stage of
-// source (ingest) -> decode -> tcpsession -> httpextract -> schema (Arrow) -> query (DuckDB).
+// Package ingest runs the pipeline that turns the records of a source into
+// table rows:
+// source -> decode -> tcpsession -> analyzers -> schema (Arrow) -> query (DuckDB).
+// Sources are package source's: Run reads any source.Reader (a capture
+// file, a live capture, a filtered file) through that interface alone, and
+// does not close it.
 //
 // Pipeline (Run): a reader goroutine copies records into batches of packets;
 // decode workers decode each batch (decode.Decode, zero allocations per
@@ -37,48 +40,33 @@
 // not ended yet, the collector flushes every table and, when the sink is a
 // Committer, hands it the open flows and the counts so far to commit. A
 // packet is then visible at most about one interval after it was read.
-// A Reader with a Stop method (a live capture waiting for packets) is
-// stopped when the run fails.
+// When the run is cancelled or fails, the reading goroutine interrupts the
+// source (source.Reader's Interrupt: a file's stream stops, a live capture
+// stops), so that a Next that waits for packets or skips gigabytes of
+// blocks returns; a run that ends well leaves the source as it is (a live
+// capture goes on into the next run when rotating).
 //
-// Readers: Open and NewReader find gzip or zstd compression by its magic
-// number, not the file name, then pcap or pcapng by the magic inside. Both
-// formats are read by this package's own parsers, which give each record its
-// byte offset in the uncompressed stream:
+// Reading a capture (formats, compression, the bounds on lengths,
+// decompression and warnings of the readers) is package source's; see
+// there. Damage stops a capture with a *source.FormatError: Run keeps every
+// row before it and reports it in Summary.ReadErr and one warnings row.
 //
-//   - pcap: microsecond and nanosecond magic, both byte orders, format 2.x
-//     (before 2.3 the caplen and len fields are swapped back, as libpcap
-//     does), link type in the low 16 bits of the header field.
-//   - pcapng: any number of sections, each with its own byte order and
-//     interfaces; if_tsresol and if_tsoffset; enhanced, simple and obsolete
-//     packet blocks; all other blocks skipped by their length.
+// What a capture can make a run cost is bounded:
 //
-// Captures are attacker controlled. Every length read from the input is
-// bounded (DefaultRecordLen or the snaplen for pcap records, MaxRecordLen for
-// any record or block). Damage stops the file with a sticky *FormatError
-// (ErrTruncated, ErrRecordTooLong, ErrBadBlock) and every record before it is
-// kept; oddities that tcpdump and Wireshark read through, such as a record
-// longer than the snaplen, become Warnings. Next reuses the Record's Data
-// buffer and allocates nothing per record.
-//
-// What a capture can make a run cost is bounded too:
-//
-//   - decompression by ratio as well as by window: past its first MiB a
-//     gzip or zstd stream may expand to at most DefaultMaxRatio (1000)
-//     bytes per compressed byte (Options.MaxRatio); past it reading stops
-//     with ErrRatio, as at damage;
-//   - warnings: at most MaxWarningsPerKind (1000) rows of a kind per
-//     capture, then one warnings_not_written row per kind with the count
+//   - decompression: bounded by the reader (source.Options.MaxRatio);
+//     a stop there is damage, as above;
+//   - warnings: at most source.MaxWarningsPerKind (1000) rows of a kind
+//     per capture, whichever stage met them (reader, decoder, trackers),
+//     then one warnings_not_written row per kind with the count
 //     (Summary.WarningsNotWritten);
-//   - time: a time field that is no time (a pcap fraction over a second,
-//     a pcapng time outside 1677-2262, what int64 nanoseconds hold) gives
-//     a record with NoTs, a NULL packets.ts and a bad_timestamp warning,
-//     never a wrapped time; flow tracking takes such a record at the time
-//     of the one before;
+//   - time: a record without a time (Record.NoTs: a time field that is no
+//     time, a simple packet block) has a NULL packets.ts; flow tracking
+//     takes it at the time of the record before;
 //   - workers: at most MaxWorkers; the flow bounds (Session.MaxFlows,
 //     Session.MaxBufferedBytes) are split evenly across the flow shards,
 //     and Options.Session says what may differ with the number of workers
 //     once a shard reaches its share;
-//   - cancellation: Run stops the reader's stream when its context is
-//     done, so a stream that yields no packet for gigabytes still ends
-//     within a buffer refill (1 MiB).
+//   - cancellation: Run interrupts the source when its context is done,
+//     so a stream that yields no packet for gigabytes still ends within a
+//     buffer refill (1 MiB).
 package ingest

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 // jsonSink keeps every row written, as JSON lines per table, and every
@@ -77,14 +78,14 @@ func (s *jsonSink) lastCommit() (commitSeen, int) {
 // pacedReader hands out the records of a capture, stopping after the
 // first pause records until resume is closed: a link that goes quiet.
 type pacedReader struct {
-	Reader
+	source.Reader
 	n      int
 	pause  int
 	paused chan time.Time // receives the time the pause began
 	resume chan struct{}
 }
 
-func (p *pacedReader) Next(r *Record) error {
+func (p *pacedReader) Next(r *source.Record) error {
 	if p.n == p.pause {
 		p.paused <- time.Now()
 		<-p.resume
@@ -102,12 +103,12 @@ func TestFlushInterval(t *testing.T) {
 	const interval = 100 * time.Millisecond
 	paused := make(chan time.Time, 1)
 	run := func(opts Options, pause int, resume chan struct{}, see func(*jsonSink)) (*jsonSink, Summary) {
-		r, c, err := Open(path)
+		r, err := source.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		var rd Reader = r
+		defer r.Close()
+		var rd source.Reader = r
 		if resume != nil {
 			rd = &pacedReader{Reader: r, pause: pause, paused: paused, resume: resume}
 		}

@@ -12,6 +12,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
+	"github.com/pcapq/pcapq/internal/testcorpus"
+	"github.com/pcapq/pcapq/source"
 )
 
 // FuzzPipeline runs the whole pipeline, capture bytes to table rows, with
@@ -29,7 +33,7 @@ import (
 //     complete exactly when the reader ended cleanly, else ReadErr is the
 //     reader's error;
 //   - the Summary's counts are the rows written; at most
-//     MaxWarningsPerKind warnings of a kind, and the not-written rows add
+//     source.MaxWarningsPerKind warnings of a kind, and the not-written rows add
 //     up to Summary.WarningsNotWritten;
 //   - every packet with a flow is counted in exactly one flow row;
 //   - every Arrow and batch buffer is released;
@@ -48,19 +52,19 @@ func FuzzPipeline(f *testing.F) {
 	}
 	if b, err := os.ReadFile("../testdata/mkcapture-small-mix.pcap"); err == nil {
 		f.Add(b[:16<<10])
-		f.Add(gzipBytes(f, b[:8<<10]))
-		f.Add(zstdBytes(f, b[:8<<10]))
+		f.Add(pcaptest.Gzip(f, b[:8<<10]))
+		f.Add(pcaptest.Zstd(f, b[:8<<10]))
 	}
-	for _, c := range badTimestampCaptures() {
-		f.Add(c.file)
+	for _, c := range pcaptest.BadTimestamps() {
+		f.Add(c.File)
 	}
-	f.Add(obsoletePBCapture(true))
-	f.Add(obsoletePBCapture(false))
+	f.Add(pcaptest.ObsoletePB(true))
+	f.Add(pcaptest.ObsoletePB(false))
 	f.Add(zeroBomb(f, "zstd", false, 1, 2))
-	for _, b := range corpusSeeds(".pcap", 8192) {
+	for _, b := range testcorpus.Seeds(".pcap", 8192) {
 		f.Add(b)
 	}
-	for _, b := range corpusSeeds(".pcapng", 8192) {
+	for _, b := range testcorpus.Seeds(".pcapng", 8192) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -81,16 +85,19 @@ const fuzzMaxRecords = 8192
 // fuzzMaxRatio keeps decompressed fuzz inputs small.
 const fuzzMaxRatio = 100
 
+// fuzzSource reads with a small buffer, so that records span buffer
+// refills, and fuzzMaxRatio.
+var fuzzSource = source.Options{BufferSize: 64, MaxRatio: fuzzMaxRatio}
+
 func checkPipeline(t *testing.T, b []byte, workers int) {
 	// The records, read on their own.
-	rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
+	rd, err := fuzzSource.NewReader(bytes.NewReader(b), "fuzz")
 	if err != nil {
 		checkOpenErr(t, err)
 		return
 	}
-	rd.(interrupter).setMaxRatio(fuzzMaxRatio)
 	var records, noTs int64
-	var r Record
+	var r source.Record
 	var readErr error
 	for {
 		if readErr = rd.Next(&r); readErr != nil {
@@ -106,7 +113,7 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 		return
 	}
 
-	rd, err = newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
+	rd, err = fuzzSource.NewReader(bytes.NewReader(b), "fuzz")
 	if err != nil {
 		t.Fatalf("opens once, fails the second time: %v", err)
 	}
@@ -119,7 +126,6 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 	opts.HTTPOptions.MaxBodyKeep = 1 << 10
 	opts.Alloc = alloc
 	opts.batchBuf = 4 << 10
-	opts.MaxRatio = fuzzMaxRatio
 	s := newCheckSink()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -153,7 +159,7 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 	var counted int64
 	for _, w := range s.warnings {
 		kinds[w.kind]++
-		if w.kind == KindWarningsNotWritten {
+		if w.kind == source.KindWarningsNotWritten {
 			f := strings.Fields(w.detail)
 			if len(f) < 3 || notWritten[f[2]] {
 				t.Errorf("not-written row %q: want one per kind", w.detail)
@@ -164,7 +170,7 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 		}
 	}
 	for k, n := range kinds {
-		if n > MaxWarningsPerKind {
+		if n > source.MaxWarningsPerKind {
 			t.Errorf("%d %s warnings written", n, k)
 		}
 	}
@@ -174,8 +180,30 @@ func checkPipeline(t *testing.T, b []byte, workers int) {
 	if s.pktsInFlows != s.pktsWithFlow {
 		t.Errorf("flows count %d packets, %d packets have a flow", s.pktsInFlows, s.pktsWithFlow)
 	}
-	var fe *FormatError
+	var fe *source.FormatError
 	if sum.ReadErr != nil && !errors.As(sum.ReadErr, &fe) {
-		t.Errorf("ReadErr %v is not a *FormatError", sum.ReadErr)
+		t.Errorf("ReadErr %v is not a *source.FormatError", sum.ReadErr)
 	}
+}
+
+// checkOpenErr checks an error of the reader: io.EOF, a
+// *source.FormatError wrapping one of the sentinels, or an error that
+// names the file. (source/fuzz_test.go checks the readers alone.)
+func checkOpenErr(t *testing.T, err error) {
+	if err == io.EOF {
+		return
+	}
+	var fe *source.FormatError
+	if !errors.As(err, &fe) {
+		if !strings.HasPrefix(err.Error(), "fuzz: ") {
+			t.Fatalf("error %v does not name the file", err)
+		}
+		return
+	}
+	for _, s := range []error{source.ErrNotCapture, source.ErrTruncated, source.ErrRecordTooLong, source.ErrBadBlock, source.ErrRatio, source.ErrCorrupt} {
+		if fe.Err == s {
+			return
+		}
+	}
+	t.Fatalf("FormatError wraps %v, not a sentinel", fe.Err)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pcapq/pcapq/decode"
 	"github.com/pcapq/pcapq/httpextract"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 	"github.com/pcapq/pcapq/tcpsession"
 )
 
@@ -77,11 +78,6 @@ type Options struct {
 	// of released batches. NewAllocator makes one backed by a huge-page
 	// arena, to share between runs (pcapq's command does).
 	Alloc memory.Allocator
-	// MaxRatio bounds the decompression of a gzip or zstd capture read
-	// by a Reader from Open or NewReader: bytes out per compressed byte
-	// in, past the first MiB. 0 means DefaultMaxRatio, negative no bound.
-	// Past it reading stops as on damage: Summary.ReadErr wraps ErrRatio.
-	MaxRatio int
 
 	batchBuf int // bytes of each batch's buffer (default batchBufSize); small in fuzz tests
 
@@ -134,7 +130,7 @@ type Summary struct {
 	LastTs  int64
 	Timed   int64
 	// Warnings is the rows written to the warnings table. Past the first
-	// MaxWarningsPerKind of a kind, warnings are not written but counted
+	// source.MaxWarningsPerKind of a kind, warnings are not written but counted
 	// in WarningsNotWritten, and one KindWarningsNotWritten row per such
 	// kind says how many.
 	Warnings           int64
@@ -145,8 +141,8 @@ type Summary struct {
 	Defrag             tcpsession.DefragStats
 	// Complete is false when the reader stopped on damage (ReadErr set).
 	Complete bool
-	// ReadErr is the *FormatError that stopped reading early, if any. The
-	// rows before it were all written.
+	// ReadErr is the *source.FormatError that stopped reading early, if
+	// any. The rows before it were all written.
 	ReadErr error
 }
 
@@ -187,7 +183,7 @@ const batchBufSize = 4 << 20
 
 func (b *batch) reset() {
 	b.meta = b.meta[:0]
-	// A record larger than the buffer (up to MaxRecordLen) may have grown
+	// A record larger than the buffer (up to source.MaxRecordLen) may have grown
 	// it: do not keep that much per pooled batch for the rest of the run.
 	b.buf = b.home[:0]
 	b.warns = b.warns[:0]
@@ -200,10 +196,12 @@ func (b *batch) reset() {
 
 // Run reads every record of r, decodes it, tracks flows and HTTP, and
 // writes Arrow batches of every table to sink, tagged with captureID. It
-// returns when r is exhausted, on a sink error, or when ctx is cancelled.
-// A damaged capture is not an error: Summary.ReadErr says where reading
-// stopped, and everything before it was written.
-func Run(ctx context.Context, r Reader, captureID int32, sink Sink, opts Options) (Summary, error) {
+// returns when r is exhausted, on a sink error, or when ctx is cancelled
+// (r is interrupted then, so that a Next that waits or reads far without
+// a record returns). A damaged capture is not an error: Summary.ReadErr
+// says where reading stopped, and everything before it was written. Run
+// does not close r.
+func Run(ctx context.Context, r source.Reader, captureID int32, sink Sink, opts Options) (Summary, error) {
 	p := &pipeline{r: r, captureID: captureID, sink: sink, opts: opts.withDefaults()}
 	return p.run(ctx)
 }
@@ -264,14 +262,14 @@ func (o Options) analyzerSet() *analyzers.Set {
 }
 
 // runWith is Run for tests that look at the pipeline afterwards.
-func runWith(ctx context.Context, r Reader, sink Sink, opts Options, see func(*pipeline)) (Summary, error) {
+func runWith(ctx context.Context, r source.Reader, sink Sink, opts Options, see func(*pipeline)) (Summary, error) {
 	p := &pipeline{r: r, captureID: 1, sink: sink, opts: opts.withDefaults()}
 	see(p)
 	return p.run(ctx)
 }
 
 type pipeline struct {
-	r         Reader
+	r         source.Reader
 	captureID int32
 	sink      Sink
 	opts      Options
@@ -293,14 +291,6 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	}
 	w := p.opts.Workers
 	g, ctx := errgroup.WithContext(ctx)
-	if ir, ok := p.r.(interrupter); ok {
-		ir.setMaxRatio(p.opts.MaxRatio)
-		// A reader may go long without returning a record (blocks
-		// skipped, a decompressed stream of no packets): cancellation
-		// stops its stream, so the run ends promptly.
-		stop := context.AfterFunc(ctx, func() { ir.interrupt(ctx.Err()) })
-		defer stop()
-	}
 	nbatch := 2*w + 4
 	p.free = make(chan *batch, nbatch)
 	var homes [][]byte
@@ -390,16 +380,18 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 // one when no packet came) every interval, marked tick; mu then guards the
 // batch, which the ticker and the reading loop share.
 func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
-	var rec Record
+	var rec source.Record
 	var seq int64
 	frame := int64(1)
 	var b *batch
 	var mu sync.Mutex
-	// A reader that can be stopped (a live capture waits for packets) is
-	// stopped when the run fails, or the run would wait for its next packet.
-	if s, ok := p.r.(interface{ Stop() }); ok {
-		defer context.AfterFunc(ctx, s.Stop)()
-	}
+	// A source may go long without returning a record (a live capture
+	// waits for packets, a file reader skips blocks or decompresses a
+	// stream of no packets): when the run is cancelled or fails, it is
+	// interrupted, so the run ends promptly. Only while this goroutine
+	// reads: a run that ends well leaves its source as it is (a live
+	// capture goes on into the next run).
+	defer context.AfterFunc(ctx, func() { p.r.Interrupt(ctx.Err()) })()
 	get := func() error {
 		select {
 		case b = <-p.free:
@@ -413,9 +405,7 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 		}
 	}
 	send := func() error {
-		if br, ok := p.r.(interface{ BytesRead() int64 }); ok {
-			b.bytesRead = br.BytesRead()
-		}
+		b.bytesRead = p.r.BytesRead()
 		select {
 		case out <- b:
 			b = nil
@@ -433,7 +423,7 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 		err := p.r.Next(&rec)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				var fe *FormatError
+				var fe *source.FormatError
 				if !errors.As(err, &fe) {
 					if ticking {
 						stopTicker()
@@ -479,7 +469,7 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 
 // add copies rec into the batch *b, sending the batch first when rec does
 // not fit and getting a new one when there is none.
-func (p *pipeline) add(rec *Record, b **batch, get, send func() error) error {
+func (p *pipeline) add(rec *source.Record, b **batch, get, send func() error) error {
 	if *b != nil && (len((*b).meta) == p.opts.BatchPackets || len((*b).buf)+len(rec.Data) > cap((*b).buf) && len((*b).meta) > 0) {
 		if err := send(); err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 func TestPoolAllocator(t *testing.T) {
@@ -121,11 +122,11 @@ func TestPipelineReleasesEveryBuffer(t *testing.T) {
 	for _, name := range []string{"mkcapture-small-mix.pcap", "http-gzip.pcap", "http-websocket-upgrade.pcap"} {
 		t.Run(name, func(t *testing.T) {
 			run := func(alloc memory.Allocator) map[string]string {
-				r, c, err := Open("../testdata/" + name)
+				r, err := source.Open("../testdata/" + name)
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer c.Close()
+				defer r.Close()
 				opts := DefaultOptions()
 				opts.Workers = 2
 				opts.BatchPackets = 64 // many batches and flushes in flight
@@ -282,11 +283,11 @@ var arenaPoolOnce = sync.OnceValue(func() *poolAllocator { return NewAllocator(6
 // of every table; every buffer must come back.
 func runTables(t *testing.T, path string, alloc memory.Allocator) map[string]string {
 	t.Helper()
-	r, c, err := Open(path)
+	r, err := source.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer r.Close()
 	checked := memory.NewCheckedAllocator(alloc)
 	opts := DefaultOptions()
 	opts.Workers = 2

@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 // rowsSink keeps the rows of one table as text, one string a row.
@@ -86,11 +87,11 @@ func TestIdleFlowsSameForAnyWorkerCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	flows := func(workers int) []string {
-		r, c, err := Open(path)
+		r, err := source.Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
+		defer r.Close()
 		sink := &rowsSink{table: "flows"}
 		opts := DefaultOptions()
 		opts.Workers = workers

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"testing"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -12,6 +14,7 @@ import (
 	"github.com/pcapq/pcapq/analyzers/tls"
 	"github.com/pcapq/pcapq/analyzers/websocket"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 // checkSink is an in-memory Sink that validates every record batch
@@ -121,4 +124,14 @@ func (s *checkSink) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 		}
 	}
 	return nil
+}
+
+// mustReader reads the capture b.
+func mustReader(t testing.TB, b []byte) source.Reader {
+	t.Helper()
+	rd, err := source.NewReader(bytes.NewReader(b), "test")
+	if err != nil {
+		t.Fatalf("NewReader: %v", err)
+	}
+	return rd
 }

@@ -3,7 +3,8 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"strconv"
+
+	"github.com/pcapq/pcapq/source"
 )
 
 // decodeWarnDetail words a decoder warning for the warnings table. It runs
@@ -17,14 +18,14 @@ func decodeWarnDetail(kind string, b *batch, frame int64) string {
 	p := &b.pkts[i]
 	switch kind {
 	case "unsupported_link_type":
-		return fmt.Sprintf("link type %d (%s) is not decoded; the frame is kept with its record fields only", m.linkType, LinkTypeName(m.linkType))
+		return fmt.Sprintf("link type %d (%s) is not decoded; the frame is kept with its record fields only", m.linkType, source.LinkTypeName(m.linkType))
 	default:
-		return fmt.Sprintf("%s at byte %d of a %d-byte frame (link type %s)", kind, p.WarnOffset, m.capLen, LinkTypeName(m.linkType))
+		return fmt.Sprintf("%s at byte %d of a %d-byte frame (link type %s)", kind, p.WarnOffset, m.capLen, source.LinkTypeName(m.linkType))
 	}
 }
 
 func readErrOffset(err error) int64 {
-	var fe *FormatError
+	var fe *source.FormatError
 	if errors.As(err, &fe) {
 		return fe.Offset
 	}
@@ -33,29 +34,16 @@ func readErrOffset(err error) int64 {
 
 func readErrKind(err error) string {
 	switch {
-	case errors.Is(err, ErrTruncated):
+	case errors.Is(err, source.ErrTruncated):
 		return "truncated_record"
-	case errors.Is(err, ErrRecordTooLong):
+	case errors.Is(err, source.ErrRecordTooLong):
 		return "record_too_long"
-	case errors.Is(err, ErrBadBlock):
+	case errors.Is(err, source.ErrBadBlock):
 		return "bad_block"
-	case errors.Is(err, ErrRatio):
+	case errors.Is(err, source.ErrRatio):
 		return "decompression_ratio_exceeded"
-	case errors.Is(err, ErrCorrupt):
+	case errors.Is(err, source.ErrCorrupt):
 		return "corrupt_compressed_data"
 	}
 	return "read_error"
-}
-
-var linkTypeNames = map[uint32]string{
-	0: "NULL", 1: "EN10MB", 9: "PPP", 12: "RAW", 14: "RAW", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11",
-	108: "LOOP", 113: "LINUX_SLL", 127: "IEEE802_11_RADIOTAP", 228: "IPV4", 229: "IPV6", 239: "NFLOG", 276: "LINUX_SLL2",
-}
-
-// LinkTypeName is the LINKTYPE_ name without its prefix, or the number.
-func LinkTypeName(lt uint32) string {
-	if n, ok := linkTypeNames[lt]; ok {
-		return n
-	}
-	return strconv.FormatUint(uint64(lt), 10)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pcapq/pcapq/internal/testenv"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 // gencap writes a capture of benchmarks/gencap's scenario with args.
@@ -109,11 +110,11 @@ func (s *boundsSink) Write(t *schema.Table, recs []arrow.RecordBatch) error {
 
 func runWorkers(t *testing.T, path string, workers, maxFlows int) *boundsSink {
 	t.Helper()
-	r, c, err := Open(path)
+	r, err := source.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer r.Close()
 	opts := DefaultOptions()
 	opts.Workers = workers
 	opts.Session.MaxFlows = maxFlows

@@ -12,8 +12,8 @@ import (
 	"testing"
 
 	"github.com/pcapq/pcapq/analyzers/all"
-	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/source"
 )
 
 // fuzzDB is one in-memory database per fuzz process: opening DuckDB for
@@ -57,11 +57,11 @@ func FuzzPipelineDuckDB(f *testing.F) {
 			t.Fatal(err)
 		}
 		// The records, read on their own.
-		rd, err := ingest.NewReader(bytes.NewReader(b), "x")
+		rd, err := source.NewReader(bytes.NewReader(b), "x")
 		var records int64
 		var readErr error
 		if err == nil {
-			var r ingest.Record
+			var r source.Record
 			for readErr = rd.Next(&r); readErr == nil; readErr = rd.Next(&r) {
 				records++
 			}
@@ -75,7 +75,7 @@ func FuzzPipelineDuckDB(f *testing.F) {
 		g := &Globals{Quiet: true, Workers: 1 + len(b)%3, ctx: ctx, stdout: io.Discard, stderr: &bytes.Buffer{}}
 		err = ingestOne(g, db, path, (&IngestCmd{}).options(g))
 		if err != nil {
-			var fe *ingest.FormatError
+			var fe *source.FormatError
 			if !errors.As(err, &fe) || fe.File != path {
 				t.Fatalf("ingest failed: %v", err)
 			}

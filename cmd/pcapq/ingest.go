@@ -17,6 +17,7 @@ import (
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 	"github.com/pcapq/pcapq/source/live"
 )
 
@@ -108,7 +109,7 @@ func (c *IngestCmd) Run(g *Globals) (err error) {
 			// A pipe is live: rows are committed as they arrive.
 			err = c.ingestPipe(g, db)
 		} else {
-			err = ingestFiltered(g, db, in, c.options(g), c.Filter)
+			err = ingestFiltered(g, db, in, c.options(g), c.sourceOptions(), c.Filter)
 		}
 		if err != nil {
 			if g.ctx.Err() != nil {
@@ -154,7 +155,6 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 	o.Protocols = !c.NoFlows && !c.NoProtocols
 	o.HTTPOptions.KeepBodies = c.Bodies
 	o.HTTPOptions.MaxBodyKeep = c.BodyCap
-	o.MaxRatio = c.MaxRatio // 0 (pcapq query's one-shot ingest): the default
 	o.Alloc = ingestAlloc()
 	// Zero values (pcapq query's one-shot ingest) keep the defaults.
 	if c.MaxFlows > 0 {
@@ -171,6 +171,11 @@ func (c *IngestCmd) options(g *Globals) ingest.Options {
 		o.Session.MaxBufferedBytes = n
 	}
 	return o
+}
+
+// sourceOptions configure the capture file readers.
+func (c *IngestCmd) sourceOptions() source.Options {
+	return source.Options{MaxRatio: c.MaxRatio} // 0 (pcapq query's one-shot ingest): the default
 }
 
 // ingestAlloc is the Arrow allocator of every ingest of the process,
@@ -191,21 +196,20 @@ func ingestThreads(g *Globals) int {
 
 // ingestOne reads one capture into db in one transaction.
 func ingestOne(g *Globals, db *query.DB, in string, opts ingest.Options) error {
-	return ingestFiltered(g, db, in, opts, "")
+	return ingestFiltered(g, db, in, opts, source.Options{}, "")
 }
 
 // ingestFiltered is ingestOne keeping only the packets that match the BPF
 // expression filter ("" keeps all).
-func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, filter string) error {
+func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, so source.Options, filter string) error {
 	var (
-		r      ingest.Reader
-		closer io.Closer
-		err    error
-		path   = in
-		size   = int64(-1)
+		r    source.Reader
+		err  error
+		path = in
+		size = int64(-1)
 	)
 	if in == "-" {
-		r, err = ingest.NewReader(interruptible(g.ctx, g.stdin), "-")
+		r, err = so.NewReader(interruptible(g.ctx, g.stdin), "-")
 	} else {
 		if abs, e := filepath.Abs(in); e == nil {
 			path = abs
@@ -213,14 +217,12 @@ func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, fi
 		if st, e := os.Stat(in); e == nil {
 			size = st.Size()
 		}
-		r, closer, err = ingest.Open(in)
+		r, err = so.Open(in)
 	}
 	if err != nil {
 		return err
 	}
-	if closer != nil {
-		defer closer.Close()
-	}
+	defer r.Close()
 	if filter != "" {
 		if r, err = live.Filter(r, filter); err != nil {
 			return err
@@ -247,7 +249,7 @@ func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, fi
 	}
 	names := make([]string, len(sum.LinkTypes))
 	for i, lt := range sum.LinkTypes {
-		names[i] = ingest.LinkTypeName(lt)
+		names[i] = source.LinkTypeName(lt)
 	}
 	err = db.FinishCapture(g.ctx, query.CaptureRow{
 		ID: id, Path: path, FileSize: size, Format: sum.Format, LinkTypes: names,

@@ -14,6 +14,7 @@ import (
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 	"github.com/pcapq/pcapq/source/live"
 )
 
@@ -73,7 +74,7 @@ func (s *liveSink) fill(sum ingest.Summary) {
 	r := &s.row
 	r.LinkTypes = r.LinkTypes[:0]
 	for _, lt := range sum.LinkTypes {
-		r.LinkTypes = append(r.LinkTypes, ingest.LinkTypeName(lt))
+		r.LinkTypes = append(r.LinkTypes, source.LinkTypeName(lt))
 	}
 	r.Packets, r.Bytes, r.FirstTs, r.LastTs = sum.Packets, sum.Bytes, sum.FirstTs, sum.LastTs
 	if s.src != nil {

@@ -75,10 +75,11 @@ func (c *IngestCmd) ingestPipe(g *Globals, db *query.DB) error {
 	}
 	defer restore()
 	defer context.AfterFunc(g.ctx, func() { time.AfterFunc(pipeGrace, stop) })()
-	r, err := ingest.NewReader(in, "-")
+	r, err := c.sourceOptions().NewReader(in, "-")
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	if c.Filter != "" {
 		if r, err = live.Filter(r, c.Filter); err != nil {
 			return err

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
+	"github.com/pcapq/pcapq/source"
 )
 
 // QueryCmd runs SQL.
@@ -160,7 +160,7 @@ func checkDuckDBFile(name string) error {
 // notCapture tells an input that is not a capture (or cannot be read as
 // one): exit status 2.
 func notCapture(err error) bool {
-	return errors.Is(err, ingest.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EISDIR)
+	return errors.Is(err, source.ErrNotCapture) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EISDIR)
 }
 
 // spillDir is the folder DuckDB spills to while a one-shot query ingests

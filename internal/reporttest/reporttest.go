@@ -17,6 +17,7 @@ import (
 
 	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
+	"github.com/pcapq/pcapq/source"
 )
 
 // OpenDB ingests files into a new database at path ("" in memory), one
@@ -46,11 +47,11 @@ func IngestFile(t testing.TB, db *query.DB, file string, opts ingest.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, closer, err := ingest.Open(file)
+	r, err := source.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closer.Close()
+	defer r.Close()
 	id, err := db.BeginCapture(ctx, abs)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func IngestFile(t testing.TB, db *query.DB, file string, opts ingest.Options) {
 	}
 	names := make([]string, len(sum.LinkTypes))
 	for i, lt := range sum.LinkTypes {
-		names[i] = ingest.LinkTypeName(lt)
+		names[i] = source.LinkTypeName(lt)
 	}
 	st, _ := os.Stat(file)
 	if err := db.FinishCapture(ctx, query.CaptureRow{ID: id, Path: abs, FileSize: st.Size(), Format: sum.Format, LinkTypes: names,

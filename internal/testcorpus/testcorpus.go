@@ -1,13 +1,14 @@
 // Package testcorpus is shared by the packages' tests: it finds the external
 // capture corpus (../shared/corpus beside the repository) and walks the
 // records of a capture. It reads captures with gopacket's pcapgo, not with
-// package ingest, so that packages ingest depends on (decode, tcpsession,
-// httpextract) can use it without an import cycle.
+// package source, so that source's own tests can use it without an import
+// cycle (and check the readers against another implementation).
 package testcorpus
 
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -70,4 +71,25 @@ func ForEachPacket(t testing.TB, path string, fn func(frame, ts int64, lt decode
 		frame++
 		fn(frame, ci.Timestamp.UnixNano(), lt, data, ci.Length)
 	}
+}
+
+// Seeds returns the bytes of the small corpus files with the given
+// suffix, when the corpus is present (seeds only; the fuzz tests run without
+// it).
+func Seeds(suffix string, maxSize int64) [][]byte {
+	dir, ok := Find()
+	if !ok {
+		return nil
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "pcaps", "*"+suffix))
+	var out [][]byte
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || st.Size() > maxSize {
+			continue
+		}
+		if b, err := os.ReadFile(p); err == nil {
+			out = append(out, b)
+		}
+	}
+	return out
 }

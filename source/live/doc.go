@@ -1,13 +1,16 @@
 // Package live is pcapq's libpcap door (cgo, through gopacket's pcap
 // package): the live capture source of
-// source -> decode -> tcpsession -> httpextract -> schema (Arrow) -> query (DuckDB),
-// and BPF filtering of capture files.
+// source -> decode -> tcpsession -> analyzers -> schema (Arrow) -> query (DuckDB),
+// and BPF filtering of capture files. It depends on package source only,
+// not on the pipeline.
 //
-// Open starts a capture on an interface and returns a Source, an
-// ingest.Reader the pipeline does not tell apart from a file reader: Next
+// Open starts a capture on an interface and returns a Source, a
+// source.Reader the pipeline does not tell apart from a file reader: Next
 // returns each packet with its capture time (nanoseconds when the kernel
 // gives them), and io.EOF when the capture ends (Stop, Options.Count, or
-// the device going away, reported by Err). Captures use immediate mode
+// the device going away, reported by Err). Interrupt, which the pipeline
+// calls when its run fails, is Stop; BytesRead counts the bytes captured;
+// Close ends the capture (and its pcapng file). Captures use immediate mode
 // (packets reach pcapq as they arrive, not when a kernel block fills) and
 // a 32 MiB kernel buffer (libpcap's 2 MB default drops under load); the
 // BPF expression is compiled by libpcap and run in the kernel. Cut ends one
@@ -29,8 +32,9 @@
 // during a capture ends it (ErrDeviceGone) and the packets read before are
 // kept.
 //
-// Filter wraps any ingest.Reader (a capture file) with a BPF expression
+// Filter wraps any source.Reader (a capture file) with a BPF expression
 // compiled by libpcap for each record's link type, as tcpdump -r FILE EXPR
-// filters; Devices lists the interfaces libpcap can capture on, with
+// filters (the other methods are the wrapped Reader's: closing the filter
+// closes the file); Devices lists the interfaces libpcap can capture on, with
 // addresses and flags (pcap_findalldevs).
 package live

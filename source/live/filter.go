@@ -7,12 +7,12 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
 
-	"github.com/pcapq/pcapq/ingest"
+	"github.com/pcapq/pcapq/source"
 )
 
 // filterSnaplen is the capture length filters are compiled for: the
 // largest record a capture file may hold.
-const filterSnaplen = ingest.MaxRecordLen
+const filterSnaplen = source.MaxRecordLen
 
 // Filter returns a Reader that yields the records of r that match the BPF
 // expression expr, compiled by libpcap for each record's link type (as
@@ -20,8 +20,9 @@ const filterSnaplen = ingest.MaxRecordLen
 // as frames, as in a file tcpdump -w would write; their file_offset is
 // still their place in r's file. The expression is checked at once
 // against Ethernet; a link type it cannot be compiled for stops reading
-// with an error that names both.
-func Filter(r ingest.Reader, expr string) (ingest.Reader, error) {
+// with an error that names both. The other methods are r's: closing the
+// filter closes r, BytesRead is r's progress.
+func Filter(r source.Reader, expr string) (source.Reader, error) {
 	if err := CheckFilter(expr); err != nil {
 		return nil, err
 	}
@@ -29,7 +30,7 @@ func Filter(r ingest.Reader, expr string) (ingest.Reader, error) {
 }
 
 type filtered struct {
-	ingest.Reader
+	source.Reader
 	expr  string
 	progs map[uint32]*pcap.BPF
 	// last caches the program of the last link type.
@@ -47,7 +48,7 @@ func (f *filtered) prog(lt uint32) (*pcap.BPF, error) {
 		var err error
 		p, err = pcap.NewBPF(layers.LinkType(lt), filterSnaplen, f.expr)
 		if err != nil {
-			return nil, fmt.Errorf("filter %q for link type %s: %v", f.expr, ingest.LinkTypeName(lt), err)
+			return nil, fmt.Errorf("filter %q for link type %s: %v", f.expr, source.LinkTypeName(lt), err)
 		}
 		f.progs[lt] = p
 	}
@@ -56,7 +57,7 @@ func (f *filtered) prog(lt uint32) (*pcap.BPF, error) {
 }
 
 // Next returns the next record that matches.
-func (f *filtered) Next(r *ingest.Record) error {
+func (f *filtered) Next(r *source.Record) error {
 	for {
 		if err := f.Reader.Next(r); err != nil {
 			return err
@@ -74,22 +75,6 @@ func (f *filtered) Next(r *ingest.Record) error {
 
 // Rejected is how many records the filter left out so far.
 func (f *filtered) Rejected() int64 { return f.rejected }
-
-// BytesRead and Size pass the wrapped reader's progress through
-// (ingest.ByteCounter).
-func (f *filtered) BytesRead() int64 {
-	if bc, ok := f.Reader.(ingest.ByteCounter); ok {
-		return bc.BytesRead()
-	}
-	return 0
-}
-
-func (f *filtered) Size() int64 {
-	if bc, ok := f.Reader.(ingest.ByteCounter); ok {
-		return bc.Size()
-	}
-	return -1
-}
 
 // CheckFilter compiles expr for Ethernet and returns libpcap's error, if
 // any, so that a bad expression fails before anything is read.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gopacket/gopacket/pcap"
 
-	"github.com/pcapq/pcapq/ingest"
+	"github.com/pcapq/pcapq/source"
 )
 
 // Defaults of Options.
@@ -70,12 +70,12 @@ var (
 )
 
 // Source is a live capture on one interface. It implements
-// ingest.Reader: Next returns each captured packet (its Data valid until
+// source.Reader: Next returns each captured packet (its Data valid until
 // the next call) and io.EOF when the capture ends (Stop, Count, Cut or
-// the interface going away: see Err).
+// the interface going away: see Err); Interrupt is Stop.
 //
-// Next must be called from one goroutine; Stop, Cut and Stats may be
-// called from any.
+// Next must be called from one goroutine; Stop, Interrupt, Cut, Stats and
+// BytesRead may be called from any.
 type Source struct {
 	opts     Options
 	h        *pcap.Handle
@@ -88,7 +88,8 @@ type Source struct {
 	drainEnd time.Time   // when Stop's draining gives up
 	cut      atomic.Bool
 	captured atomic.Int64
-	err      error // set by Next when the interface went away
+	bytes    atomic.Int64 // bytes of the packets captured (BytesRead)
+	err      error        // set by Next when the interface went away
 	errMu    sync.Mutex
 
 	stats     atomic.Pointer[Stats]
@@ -215,9 +216,9 @@ func activateError(iface string, err error) error {
 	return fmt.Errorf("capture on %s: %v", iface, err)
 }
 
-// Next returns the next captured packet (ingest.Reader). It waits for
+// Next returns the next captured packet (source.Reader). It waits for
 // one; every pollInterval it looks whether the capture should end.
-func (s *Source) Next(r *ingest.Record) error {
+func (s *Source) Next(r *source.Record) error {
 	for {
 		if s.ended.Load() {
 			return io.EOF
@@ -287,6 +288,7 @@ func (s *Source) Next(r *ingest.Record) error {
 		}
 		s.lastTs = ts
 		s.captured.Add(1)
+		s.bytes.Add(int64(len(data)))
 		if ts-s.lastHouse.UnixNano() >= int64(housekeeping) {
 			s.housekeep(time.Now(), false)
 		}
@@ -322,14 +324,23 @@ func describeReadError(h *pcap.Handle, err error) string {
 	return err.Error()
 }
 
-// Format is "live" (ingest.Reader).
+// Format is "live" (source.Reader).
 func (s *Source) Format() string { return "live" }
 
-// LinkTypes is the device's link type (ingest.Reader).
+// LinkTypes is the device's link type (source.Reader).
 func (s *Source) LinkTypes() []uint32 { return []uint32{s.linkType} }
 
-// Warnings is empty: drops are counted in Stats (ingest.Reader).
-func (s *Source) Warnings() []ingest.Warning { return nil }
+// Warnings is empty: drops are counted in Stats (source.Reader).
+func (s *Source) Warnings() []source.Warning { return nil }
+
+// BytesRead is the bytes of the packets captured so far (their cap_len),
+// for progress (source.Reader).
+func (s *Source) BytesRead() int64 { return s.bytes.Load() }
+
+// Interrupt stops the capture, as Stop does (source.Reader): the pipeline
+// calls it when its run is cancelled or fails. The error is not kept: Err
+// reports errors of the capture itself.
+func (s *Source) Interrupt(error) { s.Stop() }
 
 // Nanosecond reports whether timestamps have nanosecond resolution (else
 // microseconds: the kernel or libpcap did not offer nanoseconds).
@@ -372,8 +383,9 @@ func (s *Source) Stats() Stats {
 }
 
 // Close polls the statistics a last time, ends the pcapng stream with an
-// Interface Statistics Block, flushes it and closes the capture. Call it
-// once Next is no longer running; later calls do nothing.
+// Interface Statistics Block, flushes it and closes the capture
+// (source.Reader). Call it once Next is no longer running; later calls do
+// nothing.
 func (s *Source) Close() error {
 	if s.closed {
 		return nil
@@ -394,3 +406,5 @@ func (s *Source) Close() error {
 	s.h.Close()
 	return err
 }
+
+var _ source.Reader = (*Source)(nil)

@@ -2,6 +2,7 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -13,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/internal/testenv"
+	"github.com/pcapq/pcapq/source"
 )
 
 const smallPcap = "../../testdata/mkcapture-small.pcap"
@@ -51,11 +52,11 @@ func TestPcapngWriterRoundTrip(t *testing.T) {
 	if err := w.flush(); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ingest.NewReader(bytes.NewReader(buf.Bytes()), "copy.pcapng")
+	r, err := source.NewReader(bytes.NewReader(buf.Bytes()), "copy.pcapng")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec ingest.Record
+	var rec source.Record
 	for i, p := range pkts {
 		if err := r.Next(&rec); err != nil {
 			t.Fatalf("packet %d: %v", i, err)
@@ -106,7 +107,7 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			t.Fatalf("tcpdump %q: %v", expr, err)
 		}
 		want := strings.Count(string(out), "\n")
-		r, c, err := ingest.Open(smallPcap)
+		r, err := source.Open(smallPcap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,11 +116,16 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := 0
-		var rec ingest.Record
+		var rec source.Record
 		for fr.Next(&rec) == nil {
 			got++
 		}
-		c.Close()
+		if fr.BytesRead() != r.BytesRead() || fr.BytesRead() == 0 {
+			t.Errorf("%q: BytesRead %d, the file's reader %d", expr, fr.BytesRead(), r.BytesRead())
+		}
+		if err := fr.Close(); err != nil { // closes the file
+			t.Errorf("%q: Close: %v", expr, err)
+		}
 		if got != want {
 			t.Errorf("%q: %d packets, tcpdump %d", expr, got, want)
 		}
@@ -190,8 +196,9 @@ func TestStopDrainsBuffer(t *testing.T) {
 	c.Close()
 	time.Sleep(100 * time.Millisecond)
 	src.Stop()
-	var rec ingest.Record
+	var rec source.Record
 	n := 0
+	var nbytes int64
 	for {
 		err := src.Next(&rec)
 		if err == io.EOF {
@@ -201,6 +208,10 @@ func TestStopDrainsBuffer(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
+		nbytes += int64(rec.CapLen)
+	}
+	if src.BytesRead() != nbytes || nbytes == 0 {
+		t.Errorf("BytesRead %d, the packets returned hold %d bytes", src.BytesRead(), nbytes)
 	}
 	if n != burst {
 		t.Errorf("after Stop, Next returned %d packets, want the %d sent before", n, burst)
@@ -213,5 +224,41 @@ func TestStopDrainsBuffer(t *testing.T) {
 	// going out and coming in; libpcap keeps one).
 	if st := src.Stats(); st.Captured != burst || st.Received != 2*burst || st.Dropped != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// Interrupt (what the pipeline calls when its run fails) ends a capture
+// that waits for packets, as Stop does.
+func TestInterruptEndsIdleCapture(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "capturing on lo needs root")
+	}
+	var src source.Reader
+	src, err := Open(Options{Interface: "lo", Filter: "udp dst port 47124 and dst host 127.0.0.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	done := make(chan error, 1)
+	go func() {
+		var rec source.Record
+		done <- src.Next(&rec)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Next returned %v with no traffic", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	src.Interrupt(context.Canceled)
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Errorf("Next after Interrupt: %v, want io.EOF", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Next still waits 2 s after Interrupt")
+	}
+	if !src.(*Source).Stopped() {
+		t.Error("not Stopped after Interrupt")
 	}
 }

@@ -1,9 +1,11 @@
-package ingest
+package source
 
 import (
 	"bytes"
 	"io"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
 )
 
 // benchSizes is a packet size mix: small ACKs, mid-size, full frames.
@@ -12,20 +14,20 @@ var benchSizes = []int{60, 66, 1514, 590, 1514, 60, 1200, 1514}
 const benchPackets = 20000
 
 func benchPcap() []byte {
-	recs := make([]pcapRec, benchPackets)
+	recs := make([]pcaptest.Rec, benchPackets)
 	for i := range recs {
-		recs[i] = pcapRec{Sec: uint32(i), Frac: uint32(i), Data: pkt(benchSizes[i%len(benchSizes)], byte(i))}
+		recs[i] = pcaptest.Rec{Sec: uint32(i), Frac: uint32(i), Data: pcaptest.Pkt(benchSizes[i%len(benchSizes)], byte(i))}
 	}
-	return buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
+	return pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
 }
 
 func benchPcapng() []byte {
-	g := &ngBuilder{}
-	g.shb(true).idb(1, 0)
+	g := &pcaptest.NG{}
+	g.SHB(true).IDB(1, 0)
 	for i := range benchPackets {
-		g.epb(0, uint64(i), 1514, pkt(benchSizes[i%len(benchSizes)], byte(i)))
+		g.EPB(0, uint64(i), 1514, pcaptest.Pkt(benchSizes[i%len(benchSizes)], byte(i)))
 	}
-	return g.b
+	return g.B
 }
 
 // benchRead reads the whole in-memory capture once per iteration; rawLen is
@@ -68,10 +70,10 @@ func BenchmarkReadPcapng(b *testing.B) {
 // The compressed benchmarks report uncompressed bytes per second.
 func BenchmarkReadPcapGzip(b *testing.B) {
 	f := benchPcap()
-	benchRead(b, gzipBytes(b, f), len(f))
+	benchRead(b, pcaptest.Gzip(b, f), len(f))
 }
 
 func BenchmarkReadPcapZstd(b *testing.B) {
 	f := benchPcap()
-	benchRead(b, zstdBytes(b, f), len(f))
+	benchRead(b, pcaptest.Zstd(b, f), len(f))
 }

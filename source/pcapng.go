@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"errors"
@@ -436,5 +436,6 @@ func (p *pcapngReader) Warnings() []Warning { return p.warns.get() }
 // Sections is the number of section header blocks read so far.
 func (p *pcapngReader) Sections() int { return p.sections }
 
-func (p *pcapngReader) BytesRead() int64 { return p.in.BytesRead() }
-func (p *pcapngReader) Size() int64      { return p.in.Size() }
+func (p *pcapngReader) BytesRead() int64    { return p.in.BytesRead() }
+func (p *pcapngReader) Interrupt(err error) { p.in.interrupt(err) }
+func (p *pcapngReader) Close() error        { return p.in.closeAll() }

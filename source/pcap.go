@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"errors"
@@ -224,5 +224,6 @@ func (p *pcapReader) Snaplen() uint32 { return p.snaplen }
 // each packet when the file header says so, else -1.
 func (p *pcapReader) FCSLen() int { return p.fcsLen }
 
-func (p *pcapReader) BytesRead() int64 { return p.in.BytesRead() }
-func (p *pcapReader) Size() int64      { return p.in.Size() }
+func (p *pcapReader) BytesRead() int64    { return p.in.BytesRead() }
+func (p *pcapReader) Interrupt(err error) { p.in.interrupt(err) }
+func (p *pcapReader) Close() error        { return p.in.closeAll() }

@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/internal/testenv"
 )
 
@@ -17,26 +18,26 @@ import (
 // timestamp resolutions in both forms and an offset; EPB, SPB and the
 // obsolete PB; blocks to skip in between.
 func TestPcapngSections(t *testing.T) {
-	g := &ngBuilder{}
-	g.shb(true)
-	g.idb(1, 0)                                       // if 0: Ethernet, microseconds
-	g.idb(101, 0, g.opt(optTsResol, []byte{9}))       // if 1: raw IP, nanoseconds
-	g.idb(0, 0, g.opt(optTsResol, []byte{0x80 | 10}), // if 2: NULL, 2^-10 s
-		g.opt(optTsOffset, binary.LittleEndian.AppendUint64(nil, 100)))
-	g.epb(0, 1_500_000_000_123456, 1000, pkt(60, 1))
-	g.block(4, []byte{0, 0, 0, 0}) // NRB
-	g.epb(1, 1_500_000_000_123456789, 70, pkt(70, 2))
-	g.block(0x0bad, pkt(13, 0))          // custom
-	g.block(0x12345678, nil)             // unknown
-	g.epb(2, 3*1024+512, 33, pkt(33, 3)) // 3.5 s + 100 s offset
-	g.pb(1, 42, 7, pkt(7, 4))
-	g.block(5, pkt(20, 0)) // ISB
-	g.shb(false)
-	g.idb(113, 64) // if 0 of section 2: SLL, snaplen 64
-	g.spb(100, pkt(100, 5))
-	g.spb(10, pkt(10, 6))
-	g.epb(0, 7, 3, pkt(3, 7))
-	file := g.b
+	g := &pcaptest.NG{}
+	g.SHB(true)
+	g.IDB(1, 0)                                       // if 0: Ethernet, microseconds
+	g.IDB(101, 0, g.Opt(optTsResol, []byte{9}))       // if 1: raw IP, nanoseconds
+	g.IDB(0, 0, g.Opt(optTsResol, []byte{0x80 | 10}), // if 2: NULL, 2^-10 s
+		g.Opt(optTsOffset, binary.LittleEndian.AppendUint64(nil, 100)))
+	g.EPB(0, 1_500_000_000_123456, 1000, pcaptest.Pkt(60, 1))
+	g.Block(4, []byte{0, 0, 0, 0}) // NRB
+	g.EPB(1, 1_500_000_000_123456789, 70, pcaptest.Pkt(70, 2))
+	g.Block(0x0bad, pcaptest.Pkt(13, 0))          // custom
+	g.Block(0x12345678, nil)                      // unknown
+	g.EPB(2, 3*1024+512, 33, pcaptest.Pkt(33, 3)) // 3.5 s + 100 s offset
+	g.PB(1, 42, 7, pcaptest.Pkt(7, 4))
+	g.Block(5, pcaptest.Pkt(20, 0)) // ISB
+	g.SHB(false)
+	g.IDB(113, 64) // if 0 of section 2: SLL, snaplen 64
+	g.SPB(100, pcaptest.Pkt(100, 5))
+	g.SPB(10, pcaptest.Pkt(10, 6))
+	g.EPB(0, 7, 3, pcaptest.Pkt(3, 7))
+	file := g.B
 
 	type want struct {
 		ts       int64
@@ -79,7 +80,7 @@ func TestPcapngSections(t *testing.T) {
 			t.Errorf("rec %d: block type 0x%x at offset %d", i, typ, r.Offset)
 		}
 	}
-	if !bytes.Equal(got[4].Data, pkt(64, 5)) {
+	if !bytes.Equal(got[4].Data, pcaptest.Pkt(64, 5)) {
 		t.Errorf("SPB data not truncated to the snaplen")
 	}
 	if lt := rd.LinkTypes(); !slices.Equal(lt, []uint32{1, 101, 0, 113}) {
@@ -149,12 +150,12 @@ func TestPcapngTsResolution(t *testing.T) {
 }
 
 func TestPcapngDamage(t *testing.T) {
-	base := func() *ngBuilder {
-		g := &ngBuilder{}
-		g.shb(true).idb(1, 0).epb(0, 1, 60, pkt(60, 0))
+	base := func() *pcaptest.NG {
+		g := &pcaptest.NG{}
+		g.SHB(true).IDB(1, 0).EPB(0, 1, 60, pcaptest.Pkt(60, 0))
 		return g
 	}
-	good := len(base().b)
+	good := len(base().B)
 	le := binary.LittleEndian
 	for _, tc := range []struct {
 		name     string
@@ -163,38 +164,38 @@ func TestPcapngDamage(t *testing.T) {
 		sentinel error
 		off      int64
 	}{
-		{"block too long", le.AppendUint32(le.AppendUint32(base().b, pcapngEPB), 1<<30), 1, ErrRecordTooLong, int64(good)},
-		{"block length too small", le.AppendUint32(le.AppendUint32(base().b, 0x99), 8), 1, ErrBadBlock, int64(good)},
-		{"block length not multiple of 4", le.AppendUint32(le.AppendUint32(base().b, 0x99), 13), 1, ErrBadBlock, int64(good)},
-		{"block length even, not multiple of 4", le.AppendUint32(le.AppendUint32(base().b, 0x99), 14), 1, ErrBadBlock, int64(good)},
-		{"partial block header", append(base().b, 6, 0, 0), 1, ErrTruncated, int64(good)},
-		{"truncated block", base().epb(0, 2, 100, pkt(100, 0)).b[:good+50], 1, ErrTruncated, int64(good)},
-		{"trailer mismatch", func() []byte { b := base().b; b[len(b)-1] = 1; return b }(), 0, ErrBadBlock, int64(good - 92)},
-		{"interface out of range", base().epb(1, 2, 10, pkt(10, 0)).b, 1, ErrBadBlock, int64(good)},
+		{"block too long", le.AppendUint32(le.AppendUint32(base().B, pcapngEPB), 1<<30), 1, ErrRecordTooLong, int64(good)},
+		{"block length too small", le.AppendUint32(le.AppendUint32(base().B, 0x99), 8), 1, ErrBadBlock, int64(good)},
+		{"block length not multiple of 4", le.AppendUint32(le.AppendUint32(base().B, 0x99), 13), 1, ErrBadBlock, int64(good)},
+		{"block length even, not multiple of 4", le.AppendUint32(le.AppendUint32(base().B, 0x99), 14), 1, ErrBadBlock, int64(good)},
+		{"partial block header", append(base().B, 6, 0, 0), 1, ErrTruncated, int64(good)},
+		{"truncated block", base().EPB(0, 2, 100, pcaptest.Pkt(100, 0)).B[:good+50], 1, ErrTruncated, int64(good)},
+		{"trailer mismatch", func() []byte { b := base().B; b[len(b)-1] = 1; return b }(), 0, ErrBadBlock, int64(good - 92)},
+		{"interface out of range", base().EPB(1, 2, 10, pcaptest.Pkt(10, 0)).B, 1, ErrBadBlock, int64(good)},
 		{"caplen beyond block", func() []byte {
-			b := base().epb(0, 2, 10, pkt(10, 0)).b
+			b := base().EPB(0, 2, 10, pcaptest.Pkt(10, 0)).B
 			le.PutUint32(b[good+20:], 1000)
 			return b
 		}(), 1, ErrBadBlock, int64(good)},
 		{"caplen reaching into the trailer", func() []byte {
-			b := base().epb(0, 2, 12, pkt(12, 0)).b
+			b := base().EPB(0, 2, 12, pcaptest.Pkt(12, 0)).B
 			le.PutUint32(b[good+20:], 16) // the 12 data bytes and the trailing length
 			return b
 		}(), 1, ErrBadBlock, int64(good)},
 		{"interface block trailer mismatch", func() []byte {
-			b := base().idb(1, 0).b
+			b := base().IDB(1, 0).B
 			b[len(b)-4] = 0x99
 			return b
 		}(), 1, ErrBadBlock, int64(good)},
 		{"second section of pcapng version 2", func() []byte {
-			b := append(base().b, (&ngBuilder{}).shb(true).b...)
+			b := append(base().B, (&pcaptest.NG{}).SHB(true).B...)
 			le.PutUint16(b[good+12:], 2)
 			return b
 		}(), 1, ErrBadBlock, int64(good)},
-		{"SPB before IDB", (&ngBuilder{}).shb(true).spb(4, pkt(4, 0)).b, 0, ErrBadBlock, 28},
-		{"partial second section header", append(base().b, (&ngBuilder{}).shb(true).b[:8]...), 1, ErrTruncated, int64(good)},
+		{"SPB before IDB", (&pcaptest.NG{}).SHB(true).SPB(4, pcaptest.Pkt(4, 0)).B, 0, ErrBadBlock, 28},
+		{"partial second section header", append(base().B, (&pcaptest.NG{}).SHB(true).B[:8]...), 1, ErrTruncated, int64(good)},
 		{"bad byte-order magic", func() []byte {
-			b := append(base().b, (&ngBuilder{}).shb(true).b...)
+			b := append(base().B, (&pcaptest.NG{}).SHB(true).B...)
 			le.PutUint32(b[good+8:], 0xdeadbeef)
 			return b
 		}(), 1, ErrBadBlock, int64(good + 8)},
@@ -211,16 +212,16 @@ func TestPcapngDamage(t *testing.T) {
 }
 
 func TestPcapngBadOptionWarns(t *testing.T) {
-	g := &ngBuilder{}
-	g.shb(true)
+	g := &pcaptest.NG{}
+	g.SHB(true)
 	body := le16(nil, 1)
 	body = le16(body, 0)
 	body = binary.LittleEndian.AppendUint32(body, 0)
 	body = le16(body, optTsResol)
 	body = le16(body, 200) // longer than the block
-	g.block(pcapngIDB, body)
-	g.epb(0, 1, 4, pkt(4, 0))
-	rd := mustReader(t, g.b)
+	g.Block(pcapngIDB, body)
+	g.EPB(0, 1, 4, pcaptest.Pkt(4, 0))
+	rd := mustReader(t, g.B)
 	got, err := readAll(t, rd)
 	if err != io.EOF || len(got) != 1 || got[0].Ts != 1000 {
 		t.Fatalf("got %+v err %v", got, err)
@@ -233,12 +234,12 @@ func TestPcapngBadOptionWarns(t *testing.T) {
 func le16(b []byte, v uint16) []byte { return binary.LittleEndian.AppendUint16(b, v) }
 
 func TestPcapngNoAllocs(t *testing.T) {
-	g := &ngBuilder{}
-	g.shb(true).idb(1, 0)
+	g := &pcaptest.NG{}
+	g.SHB(true).IDB(1, 0)
 	for i := range 200 {
-		g.epb(0, uint64(i), 1500, pkt(60+i*7, byte(i)))
+		g.EPB(0, uint64(i), 1500, pcaptest.Pkt(60+i*7, byte(i)))
 	}
-	rd := mustReader(t, g.b)
+	rd := mustReader(t, g.B)
 	var r Record
 	r.Data = make([]byte, 0, 65535)
 	allocs := testing.AllocsPerRun(150, func() {
@@ -249,22 +250,6 @@ func TestPcapngNoAllocs(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%v allocations per record, want 0", allocs)
 	}
-}
-
-// obsoletePBCapture has obsolete packet blocks (type 2) on interfaces 1, 2
-// and 0 of three, with non-zero drop counts: the drop count is the 16 bits
-// after the 16-bit interface id, so a reader that took the interface as 32
-// bits would see another interface (or fail) in either byte order.
-func obsoletePBCapture(le bool) []byte {
-	g := &ngBuilder{}
-	g.shb(le)
-	g.idb(1, 0)                                 // if 0: Ethernet, microseconds
-	g.idb(101, 0, g.opt(optTsResol, []byte{9})) // if 1: raw IP, nanoseconds
-	g.idb(0, 0)                                 // if 2: NULL, microseconds
-	g.pbd(1, 0x0203, 1_500_000_000_123456789, 70, pkt(70, 2))
-	g.pbd(2, 7, 1_500_000_000_123456, 33, pkt(33, 3))
-	g.pbd(0, 0xffff, 1_500_000_001_000000, 60, pkt(60, 4))
-	return g.b
 }
 
 // Obsolete packet blocks name their interface in 16 bits: each record
@@ -289,7 +274,7 @@ func TestPcapngObsoletePacketBlock(t *testing.T) {
 			name = "little-endian"
 		}
 		t.Run(name, func(t *testing.T) {
-			file := obsoletePBCapture(le)
+			file := pcaptest.ObsoletePB(le)
 			got, err := readAll(t, mustReader(t, file))
 			if err != io.EOF {
 				t.Fatalf("err %v", err)
@@ -330,20 +315,20 @@ func TestPcapngBadOptionLengths(t *testing.T) {
 		name string
 		opts []byte
 	}{
-		{"if_tsresol of 2 bytes", (&ngBuilder{le: true}).opt(optTsResol, []byte{9, 0})},
-		{"if_tsoffset of 4 bytes", (&ngBuilder{le: true}).opt(optTsOffset, []byte{1, 0, 0, 0})},
+		{"if_tsresol of 2 bytes", (&pcaptest.NG{LE: true}).Opt(optTsResol, []byte{9, 0})},
+		{"if_tsoffset of 4 bytes", (&pcaptest.NG{LE: true}).Opt(optTsOffset, []byte{1, 0, 0, 0})},
 		// An option header at the end of the block claiming one byte.
 		{"option one byte over the block", le16(le16(nil, optTsResol), 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := &ngBuilder{}
-			g.shb(true)
+			g := &pcaptest.NG{}
+			g.SHB(true)
 			body := le16(nil, 1)
 			body = le16(body, 0)
 			body = binary.LittleEndian.AppendUint32(body, 0)
-			g.block(pcapngIDB, append(body, tc.opts...))
-			g.epb(0, 7, 4, pkt(4, 0))
-			rd := mustReader(t, g.b)
+			g.Block(pcapngIDB, append(body, tc.opts...))
+			g.EPB(0, 7, 4, pcaptest.Pkt(4, 0))
+			rd := mustReader(t, g.B)
 			got, err := readAll(t, rd)
 			if err != io.EOF || len(got) != 1 || got[0].Ts != 7000 {
 				t.Fatalf("got %+v err %v, want one record at 7000 ns (microseconds)", got, err)
@@ -360,18 +345,18 @@ func TestPcapngBadOptionLengths(t *testing.T) {
 // without a snaplen is read for the bytes it holds (Wireshark calls the
 // file damaged there; the bytes are kept rather than dropped).
 func TestPcapngSimplePacketLengths(t *testing.T) {
-	g := &ngBuilder{}
-	g.shb(true).idb(1, 0)
-	g.spb(58, pkt(60, 1))  // 58 bytes and 2 of padding
-	g.spb(100, pkt(60, 2)) // 60 of 100 bytes
-	got, err := readAll(t, mustReader(t, g.b))
+	g := &pcaptest.NG{}
+	g.SHB(true).IDB(1, 0)
+	g.SPB(58, pcaptest.Pkt(60, 1))  // 58 bytes and 2 of padding
+	g.SPB(100, pcaptest.Pkt(60, 2)) // 60 of 100 bytes
+	got, err := readAll(t, mustReader(t, g.B))
 	if err != io.EOF || len(got) != 2 {
 		t.Fatalf("%d records, err %v", len(got), err)
 	}
-	if got[0].CapLen != 58 || got[0].OrigLen != 58 || !bytes.Equal(got[0].Data, pkt(58, 1)) {
+	if got[0].CapLen != 58 || got[0].OrigLen != 58 || !bytes.Equal(got[0].Data, pcaptest.Pkt(58, 1)) {
 		t.Errorf("padded block: cap %d orig %d", got[0].CapLen, got[0].OrigLen)
 	}
-	if got[1].CapLen != 60 || got[1].OrigLen != 100 || !bytes.Equal(got[1].Data, pkt(60, 2)) {
+	if got[1].CapLen != 60 || got[1].OrigLen != 100 || !bytes.Equal(got[1].Data, pcaptest.Pkt(60, 2)) {
 		t.Errorf("short block: cap %d orig %d", got[1].CapLen, got[1].OrigLen)
 	}
 }

@@ -1,8 +1,7 @@
-package ingest
+package source
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -13,42 +12,23 @@ import (
 	"testing"
 	"testing/iotest"
 
-	"github.com/klauspost/compress/zstd"
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/internal/testenv"
 )
 
-func gzipBytes(t testing.TB, b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func zstdBytes(t testing.TB, b []byte) []byte {
-	zw, err := zstd.NewWriter(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zw.Close()
-	return zw.EncodeAll(b, nil)
-}
-
 func testCaptures() map[string][]byte {
-	var recs []pcapRec
+	var recs []pcaptest.Rec
 	for i := range 50 {
-		recs = append(recs, pcapRec{Sec: uint32(i), Data: pkt(100+i, byte(i))})
+		recs = append(recs, pcaptest.Rec{Sec: uint32(i), Data: pcaptest.Pkt(100+i, byte(i))})
 	}
-	g := &ngBuilder{}
-	g.shb(false).idb(1, 0)
+	g := &pcaptest.NG{}
+	g.SHB(false).IDB(1, 0)
 	for i := range 50 {
-		g.epb(0, uint64(i), 200, pkt(100+i, byte(i)))
+		g.EPB(0, uint64(i), 200, pcaptest.Pkt(100+i, byte(i)))
 	}
 	return map[string][]byte{
-		"pcap":   buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...),
-		"pcapng": g.b,
+		"pcap":   pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...),
+		"pcapng": g.B,
 	}
 }
 
@@ -66,33 +46,26 @@ func TestOpenCompressed(t *testing.T) {
 			data []byte
 		}{
 			{"plain", raw},
-			{"gzip", gzipBytes(t, raw)},
-			{"zstd", zstdBytes(t, raw)},
-			{"gzip-concatenated", append(gzipBytes(t, raw[:100]), gzipBytes(t, raw[100:])...)},
+			{"gzip", pcaptest.Gzip(t, raw)},
+			{"zstd", pcaptest.Zstd(t, raw)},
+			{"gzip-concatenated", append(pcaptest.Gzip(t, raw[:100]), pcaptest.Gzip(t, raw[100:])...)},
 		} {
 			t.Run(format+"/"+tc.name, func(t *testing.T) {
 				path := filepath.Join(dir, format+"-"+tc.name+".cap") // no telling suffix
 				if err := os.WriteFile(path, tc.data, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				rd, c, err := Open(path)
+				rd, err := Open(path)
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer c.Close()
+				defer rd.Close()
 				wantFormat := format
 				if tc.name != "plain" {
 					wantFormat += "+" + strings.TrimSuffix(tc.name, "-concatenated")
 				}
 				if rd.Format() != wantFormat {
 					t.Errorf("Format %q, want %q", rd.Format(), wantFormat)
-				}
-				bc, ok := rd.(ByteCounter)
-				if !ok {
-					t.Fatal("Reader does not implement ByteCounter")
-				}
-				if bc.Size() != int64(len(tc.data)) {
-					t.Errorf("Size %d, want %d", bc.Size(), len(tc.data))
 				}
 				got, err := readAll(t, rd)
 				if err != io.EOF || len(got) != len(want) {
@@ -103,10 +76,10 @@ func TestOpenCompressed(t *testing.T) {
 						t.Fatalf("record %d differs", i)
 					}
 				}
-				if bc.BytesRead() != int64(len(tc.data)) {
-					t.Errorf("BytesRead %d at the end, want %d", bc.BytesRead(), len(tc.data))
+				if rd.BytesRead() != int64(len(tc.data)) {
+					t.Errorf("BytesRead %d at the end, want %d", rd.BytesRead(), len(tc.data))
 				}
-				if err := c.Close(); err != nil {
+				if err := rd.Close(); err != nil {
 					t.Errorf("Close: %v", err)
 				}
 			})
@@ -122,11 +95,11 @@ func TestOpenCompressedDamage(t *testing.T) {
 		sentinel error
 		detail   string
 	}{
-		{"gzip of html", gzipBytes(t, []byte("<html>")), ErrNotCapture, `after gzip decompression, found magic 3c 68 74 6d ("<htm")`},
-		{"zstd of nothing", zstdBytes(t, nil), ErrNotCapture, "zstd stream is empty"},
-		{"gzip of nothing", gzipBytes(t, nil), ErrNotCapture, "gzip stream is empty"},
-		{"gzip cut short", gzipBytes(t, raw)[:200], ErrTruncated, ""},
-		{"zstd cut short", zstdBytes(t, raw)[:200], ErrTruncated, ""},
+		{"gzip of html", pcaptest.Gzip(t, []byte("<html>")), ErrNotCapture, `after gzip decompression, found magic 3c 68 74 6d ("<htm")`},
+		{"zstd of nothing", pcaptest.Zstd(t, nil), ErrNotCapture, "zstd stream is empty"},
+		{"gzip of nothing", pcaptest.Gzip(t, nil), ErrNotCapture, "gzip stream is empty"},
+		{"gzip cut short", pcaptest.Gzip(t, raw)[:200], ErrTruncated, ""},
+		{"zstd cut short", pcaptest.Zstd(t, raw)[:200], ErrTruncated, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rd, err := NewReader(bytes.NewReader(tc.data), "f")
@@ -143,7 +116,7 @@ func TestOpenCompressedDamage(t *testing.T) {
 
 func TestOpenStdin(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "in")
-	if err := os.WriteFile(path, gzipBytes(t, testCaptures()["pcapng"]), 0o644); err != nil {
+	if err := os.WriteFile(path, pcaptest.Gzip(t, testCaptures()["pcapng"]), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
@@ -154,7 +127,7 @@ func TestOpenStdin(t *testing.T) {
 	saved := os.Stdin
 	os.Stdin = f
 	defer func() { os.Stdin = saved }()
-	rd, c, err := Open("-")
+	rd, err := Open("-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,15 +135,66 @@ func TestOpenStdin(t *testing.T) {
 	if err != io.EOF || len(got) != 50 {
 		t.Fatalf("%d records, err %v", len(got), err)
 	}
-	c.Close() // must not close stdin
+	rd.Close() // must not close stdin
 	if _, err := f.Stat(); err != nil {
 		t.Errorf("stdin closed: %v", err)
 	}
 }
 
 func TestOpenMissingFile(t *testing.T) {
-	if _, _, err := Open(filepath.Join(t.TempDir(), "nope.pcap")); !os.IsNotExist(err) {
+	if _, err := Open(filepath.Join(t.TempDir(), "nope.pcap")); !os.IsNotExist(err) {
 		t.Errorf("err %v, want not-exist", err)
+	}
+}
+
+// openFiles counts the process's open file descriptors.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// Close closes the file Open opened, whether the capture was read to its
+// end or not and whatever its compression; a second Close does nothing.
+// A file that is no capture is closed by Open itself.
+func TestOpenCloseReleasesFile(t *testing.T) {
+	dir := t.TempDir()
+	raw := testCaptures()["pcapng"]
+	for name, data := range map[string][]byte{"plain": raw, "gzip": pcaptest.Gzip(t, raw), "zstd": pcaptest.Zstd(t, raw), "html": []byte("<html></html>")} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := openFiles(t)
+		rd, err := Open(path)
+		if name == "html" {
+			if !errors.Is(err, ErrNotCapture) {
+				t.Errorf("%s: err %v, want ErrNotCapture", name, err)
+			}
+		} else {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if openFiles(t) != before+1 {
+				t.Errorf("%s: %d files open after Open, want %d", name, openFiles(t), before+1)
+			}
+			var rec Record
+			if err := rd.Next(&rec); err != nil { // stop part way
+				t.Fatal(err)
+			}
+			if err := rd.Close(); err != nil {
+				t.Errorf("%s: Close: %v", name, err)
+			}
+			if err := rd.Close(); err != nil {
+				t.Errorf("%s: second Close: %v", name, err)
+			}
+		}
+		if after := openFiles(t); after != before {
+			t.Errorf("%s: %d files open, %d before Open", name, after, before)
+		}
 	}
 }
 
@@ -182,18 +206,18 @@ func TestOpenMissingFile(t *testing.T) {
 // when capinfos is installed).
 func TestOpenCorruptCompressed(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(1, 2))
-	var recs []pcapRec
+	var recs []pcaptest.Rec
 	for i := range 2000 {
 		data := make([]byte, 200)
 		for j := range data {
 			data[j] = byte(rnd.Uint32()) // incompressible: stored blocks
 		}
-		recs = append(recs, pcapRec{Sec: uint32(1_500_000_000 + i), Data: data})
+		recs = append(recs, pcaptest.Rec{Sec: uint32(1_500_000_000 + i), Data: data})
 	}
-	raw := buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
-	stored := gzipBytes(t, raw)
+	raw := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
+	stored := pcaptest.Gzip(t, raw)
 	stored[len(stored)/2] ^= 0xff
-	zcorrupt := zstdBytes(t, raw)
+	zcorrupt := pcaptest.Zstd(t, raw)
 	zcorrupt[len(zcorrupt)/2] ^= 0xff
 	for _, tc := range []struct {
 		name string
@@ -235,9 +259,9 @@ func TestOpenSourceErrorUnderDecompressor(t *testing.T) {
 	fire := errors.New("disk on fire")
 	for _, comp := range []string{"gzip", "zstd"} {
 		raw := testCaptures()["pcap"]
-		data := gzipBytes(t, raw)
+		data := pcaptest.Gzip(t, raw)
 		if comp == "zstd" {
-			data = zstdBytes(t, raw)
+			data = pcaptest.Zstd(t, raw)
 		}
 		src := io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(fire))
 		rd, err := NewReader(src, "f")

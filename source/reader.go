@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"bufio"
@@ -24,21 +24,13 @@ const (
 	// capture (by a reader, and by the pipeline to the warnings table); the
 	// rest are counted in one KindWarningsNotWritten warning per kind.
 	MaxWarningsPerKind = 1000
-	// bufSize is the read buffer between the source and the record parser.
-	bufSize = 1 << 20
+	// DefaultBufferSize is the read buffer between the stream and the
+	// record parser (Options.BufferSize).
+	DefaultBufferSize = 1 << 20
+	// minBufferSize is the smallest read buffer: the largest peek is 28
+	// bytes.
+	minBufferSize = 64
 )
-
-// ByteCounter is implemented by every Reader that Open and NewReader return. It
-// is safe to call from another goroutine while Next runs, for a progress bar.
-type ByteCounter interface {
-	// BytesRead is how many bytes were read so far from the source as it is
-	// stored (compressed bytes for a .gz or .zst file). It runs ahead of the
-	// parser by at most the read buffer.
-	BytesRead() int64
-	// Size is the size of the source in the same units, or -1 when unknown
-	// (a pipe, stdin).
-	Size() int64
-}
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
@@ -70,9 +62,9 @@ type input struct {
 	br    *bufio.Reader
 	off   int64 // offset of the next unread byte in the uncompressed stream
 	src   *countingReader
-	size  int64
-	guard *guard // the stream the parser's buffer reads
-	close func() // releases a decompressor; may be nil
+	guard *guard    // the stream the parser's buffer reads
+	close func()    // releases a decompressor; may be nil
+	file  io.Closer // the file Open opened, closed by Close; nil for NewReader and stdin
 	// wrapped is the compression found by magic ("gzip", "zstd") or "".
 	wrapped string
 }
@@ -86,7 +78,6 @@ func (in *input) format(base string) string {
 }
 
 func (in *input) BytesRead() int64 { return in.src.n.Load() }
-func (in *input) Size() int64      { return in.size }
 
 // peek returns the next n bytes without consuming them. n must be at most
 // the buffer size (the largest peek is 28 bytes).
@@ -152,6 +143,18 @@ func (in *input) release() {
 		in.close()
 		in.close = nil
 	}
+}
+
+// closeAll is a reader's Close: it releases the decompressor and closes
+// the file, once.
+func (in *input) closeAll() error {
+	in.release()
+	if in.file == nil {
+		return nil
+	}
+	f := in.file
+	in.file = nil
+	return f.Close()
 }
 
 // formatErr builds a *FormatError for this input.
@@ -220,15 +223,15 @@ func (w *warnings) add(off int64, kind, format string, args ...any) {
 func (w *warnings) get() []Warning {
 	out := slices.Clone(w.list)
 	for _, kind := range slices.Sorted(maps.Keys(w.dropped)) {
-		out = append(out, notWrittenWarning(kind, w.dropped[kind]))
+		out = append(out, NotWrittenWarning(kind, w.dropped[kind]))
 	}
 	return out
 }
 
-// notWrittenWarning is the warning that stands for n warnings of kind not
+// NotWrittenWarning is the warning that stands for n warnings of kind not
 // written.
-func notWrittenWarning(kind string, n int64) Warning {
-	return Warning{Offset: -1, Kind: KindWarningsNotWritten, of: kind, notWritten: n,
+func NotWrittenWarning(kind string, n int64) Warning {
+	return Warning{Offset: -1, Kind: KindWarningsNotWritten, Of: kind, NotWritten: n,
 		Detail: fmt.Sprintf("%d more %s warnings not written (the first %d of each kind are)", n, kind, MaxWarningsPerKind)}
 }
 

@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"bufio"
@@ -37,12 +37,28 @@ const DefaultMaxRatio = 1000
 // small, very compressible capture is read whole.
 const ratioGrace = 1 << 20
 
-// Open opens the capture at path ("-" is standard input) and returns a Reader
-// for it and a Closer that releases the file. Gzip and zstd compression are
-// detected by their magic numbers, not the file name. The Reader also
-// implements ByteCounter, with Size the size of the file when it is a regular
-// file.
-func Open(path string) (Reader, io.Closer, error) {
+// Options configure the readers Open and NewReader return. The zero
+// value is the defaults.
+type Options struct {
+	// MaxRatio bounds the decompression of a gzip or zstd capture: bytes
+	// out per compressed byte in, past the first MiB. 0 means
+	// DefaultMaxRatio, negative no bound. Past it reading stops as on
+	// damage, with a *FormatError wrapping ErrRatio.
+	MaxRatio int
+	// BufferSize is the read buffer between the stream and the record
+	// parser: 0 means DefaultBufferSize, and it is at least 64 bytes.
+	// Records larger than it are read into a buffer of their own.
+	BufferSize int
+}
+
+// Open opens the capture at path ("-" is standard input) with the default
+// Options. Gzip and zstd compression are detected by their magic numbers,
+// not the file name. Close the Reader to close the file (standard input
+// is left open).
+func Open(path string) (Reader, error) { return Options{}.Open(path) }
+
+// Open is the package's Open with these options.
+func (o Options) Open(path string) (Reader, error) {
 	var f *os.File
 	name := path
 	if path == "-" {
@@ -50,56 +66,50 @@ func Open(path string) (Reader, io.Closer, error) {
 	} else {
 		var err error
 		if f, err = os.Open(path); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	size := int64(-1)
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
+	var file io.Closer
+	if f != os.Stdin {
+		file = f
 	}
-	r, err := newReader(f, name, size, bufSize)
+	r, err := o.newReader(f, name, file)
 	if err != nil {
-		if f != os.Stdin {
-			f.Close()
+		if file != nil {
+			file.Close()
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return r, closer{r: r, f: f}, nil
+	return r, nil
 }
 
-// closer releases the decompressor and closes the file (never stdin).
-type closer struct {
-	r Reader
-	f *os.File
+// NewReader returns a Reader for the capture in r with the default
+// Options; name is used in errors. Like Open, it detects gzip and zstd
+// compression by magic. Closing the Reader does not close r.
+func NewReader(r io.Reader, name string) (Reader, error) { return Options{}.NewReader(r, name) }
+
+// NewReader is the package's NewReader with these options.
+func (o Options) NewReader(r io.Reader, name string) (Reader, error) {
+	return o.newReader(r, name, nil)
 }
 
-func (c closer) Close() error {
-	switch r := c.r.(type) {
-	case *pcapReader:
-		r.in.release()
-	case *pcapngReader:
-		r.in.release()
+// newReader reads r; file, when set, is closed by the Reader's Close.
+func (o Options) newReader(r io.Reader, name string, file io.Closer) (Reader, error) {
+	bufSize := o.BufferSize
+	if bufSize <= 0 {
+		bufSize = DefaultBufferSize
 	}
-	if c.f == os.Stdin {
-		return nil
+	bufSize = max(bufSize, minBufferSize)
+	maxRatio := int64(o.MaxRatio)
+	switch {
+	case maxRatio == 0:
+		maxRatio = DefaultMaxRatio
+	case maxRatio < 0:
+		maxRatio = 0 // no bound
 	}
-	return c.f.Close()
-}
-
-// NewReader returns a Reader for the capture in r; name is used in errors.
-// Like Open, it detects gzip and zstd compression by magic. The Reader also
-// implements ByteCounter, with Size -1.
-func NewReader(r io.Reader, name string) (Reader, error) {
-	return newReader(r, name, -1, bufSize)
-}
-
-// newReader is NewReader with a choice of read buffer size (at least 64
-// bytes: the largest Peek is 28). Tests use small buffers to exercise
-// records larger than the buffer.
-func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error) {
 	src := &countingReader{r: r}
 	g := &guard{r: src}
-	in := input{name: name, src: src, size: size, guard: g}
+	in := input{name: name, src: src, guard: g, file: file}
 	br := bufio.NewReaderSize(g, bufSize)
 	head, err := br.Peek(4)
 	if len(head) == 0 && err == io.EOF {
@@ -118,7 +128,7 @@ func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error
 		}
 		wrapped = "gzip"
 		in.close = func() { zr.Close() }
-		g = &guard{r: zr, consumed: consumed, maxRatio: DefaultMaxRatio, wrapped: wrapped}
+		g = &guard{r: zr, consumed: consumed, maxRatio: maxRatio, wrapped: wrapped}
 		in.guard = g
 		br = bufio.NewReaderSize(g, bufSize)
 	case hasPrefix(head, magicZstd):
@@ -131,7 +141,7 @@ func newReader(r io.Reader, name string, size int64, bufSize int) (Reader, error
 		}
 		wrapped = "zstd"
 		in.close = zr.Close
-		g = &guard{r: zr, consumed: consumed, maxRatio: DefaultMaxRatio, wrapped: wrapped}
+		g = &guard{r: zr, consumed: consumed, maxRatio: maxRatio, wrapped: wrapped}
 		in.guard = g
 		br = bufio.NewReaderSize(g, bufSize)
 	}
@@ -263,36 +273,7 @@ func (e *ratioError) Error() string {
 		e.wrapped, e.out, e.in, e.max)
 }
 
-// interrupter is implemented by this package's readers: Run applies its
-// decompression bound and its cancellation through it.
-type interrupter interface {
-	setMaxRatio(n int)
-	interrupt(err error)
-}
-
-var (
-	_ interrupter = (*pcapReader)(nil)
-	_ interrupter = (*pcapngReader)(nil)
-)
-
-// setMaxRatio sets the decompression bound: 0 is DefaultMaxRatio, a
-// negative value none.
-func (in *input) setMaxRatio(n int) {
-	switch {
-	case n == 0:
-		n = DefaultMaxRatio
-	case n < 0:
-		n = 0
-	}
-	in.guard.maxRatio = int64(n)
-}
-
 func (in *input) interrupt(err error) { in.guard.interrupt(err) }
-
-func (p *pcapReader) setMaxRatio(n int)     { p.in.setMaxRatio(n) }
-func (p *pcapReader) interrupt(err error)   { p.in.interrupt(err) }
-func (p *pcapngReader) setMaxRatio(n int)   { p.in.setMaxRatio(n) }
-func (p *pcapngReader) interrupt(err error) { p.in.interrupt(err) }
 
 func isRatioErr(err error) (*ratioError, bool) {
 	var re *ratioError

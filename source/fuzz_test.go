@@ -1,15 +1,14 @@
-package ingest
+package source
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/internal/testcorpus"
 )
 
@@ -21,27 +20,6 @@ const fuzzBufSize = 64
 // len(Data) == CapLen <= MaxRecordLen at increasing offsets inside the
 // stream, or an error that is io.EOF or a *FormatError wrapping one of the
 // sentinels; and it terminates.
-
-// corpusSeeds returns the bytes of the small corpus files with the given
-// suffix, when the corpus is present (seeds only; the fuzz tests run without
-// it).
-func corpusSeeds(suffix string, maxSize int64) [][]byte {
-	dir, ok := testcorpus.Find()
-	if !ok {
-		return nil
-	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "pcaps", "*"+suffix))
-	var out [][]byte
-	for _, p := range paths {
-		if st, err := os.Stat(p); err != nil || st.Size() > maxSize {
-			continue
-		}
-		if b, err := os.ReadFile(p); err == nil {
-			out = append(out, b)
-		}
-	}
-	return out
-}
 
 // checkReader reads rd to its end and checks the invariant. streamLen is the
 // uncompressed length, or -1 when unknown.
@@ -111,22 +89,22 @@ func FuzzPcap(f *testing.F) {
 	}
 	// Hand-made: every variant, a 2.1 file, reserved link type bits,
 	// caplen > snaplen, a record too long, a cut record.
-	rec := pcapRec{Sec: 1, Frac: 2, Data: pkt(40, 1)}
-	add(buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, rec))
-	add(buildPcap(false, pcapNanoBE, 2, 4, 65535, 113, rec))
-	add(buildPcap(true, pcapKuzBE, 2, 4, 65535, 1, rec))
-	add(buildPcap(false, pcapMicroBE, 2, 1, 1600, 1, rec))
-	add(buildPcap(true, pcapMicroBE, 2, 3, 1600, 1, rec))
-	add(buildPcap(true, pcapMicroBE, 2, 4, 64, 0x30000001, rec))
-	add(buildPcap(true, pcapMicroBE, 2, 4, 1, 1, rec))
-	add(buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, pcapRec{CapLen: 1 << 30}))
-	add(buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, pcapRec{CapLen: 100, Data: pkt(10, 0)}))
-	for _, b := range corpusSeeds(".pcap", 4096) {
+	rec := pcaptest.Rec{Sec: 1, Frac: 2, Data: pcaptest.Pkt(40, 1)}
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, rec))
+	add(pcaptest.Pcap(false, pcapNanoBE, 2, 4, 65535, 113, rec))
+	add(pcaptest.Pcap(true, pcapKuzBE, 2, 4, 65535, 1, rec))
+	add(pcaptest.Pcap(false, pcapMicroBE, 2, 1, 1600, 1, rec))
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 3, 1600, 1, rec))
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 64, 0x30000001, rec))
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1, 1, rec))
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, pcaptest.Rec{CapLen: 1 << 30}))
+	add(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, rec, pcaptest.Rec{CapLen: 100, Data: pcaptest.Pkt(10, 0)}))
+	for _, b := range testcorpus.Seeds(".pcap", 4096) {
 		add(b)
 	}
 	f.Fuzz(func(t *testing.T, magic uint8, rest []byte) {
 		b := append(bytes.Clone(pcapMagics[int(magic)%len(pcapMagics)]), rest...)
-		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
+		rd, err := Options{BufferSize: fuzzBufSize}.NewReader(bytes.NewReader(b), "fuzz")
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -143,18 +121,18 @@ func FuzzPcapng(f *testing.F) {
 	}
 	// Hand-made: two sections in both byte orders, every packet block, a
 	// skipped block, timestamp options, a cut block.
-	g := &ngBuilder{}
-	g.shb(true).idb(1, 0, g.opt(optTsResol, []byte{0x80 | 20}), g.opt(optTsOffset, make([]byte, 8)))
-	g.epb(0, 1, 100, pkt(40, 1)).block(4, pkt(8, 0)).pb(0, 2, 3, pkt(3, 0)).spb(100, pkt(40, 2))
-	g.shb(false).idb(101, 32).epb(0, 5, 40, pkt(40, 3)).spb(20, pkt(20, 0))
-	add(g.b)
-	add(g.b[:len(g.b)-10])
-	for _, b := range corpusSeeds(".pcapng", 4096) {
+	g := &pcaptest.NG{}
+	g.SHB(true).IDB(1, 0, g.Opt(optTsResol, []byte{0x80 | 20}), g.Opt(optTsOffset, make([]byte, 8)))
+	g.EPB(0, 1, 100, pcaptest.Pkt(40, 1)).Block(4, pcaptest.Pkt(8, 0)).PB(0, 2, 3, pcaptest.Pkt(3, 0)).SPB(100, pcaptest.Pkt(40, 2))
+	g.SHB(false).IDB(101, 32).EPB(0, 5, 40, pcaptest.Pkt(40, 3)).SPB(20, pcaptest.Pkt(20, 0))
+	add(g.B)
+	add(g.B[:len(g.B)-10])
+	for _, b := range testcorpus.Seeds(".pcapng", 4096) {
 		add(b)
 	}
 	f.Fuzz(func(t *testing.T, rest []byte) {
 		b := append([]byte{0x0a, 0x0d, 0x0d, 0x0a}, rest...)
-		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
+		rd, err := Options{BufferSize: fuzzBufSize}.NewReader(bytes.NewReader(b), "fuzz")
 		if err != nil {
 			checkErr(t, err)
 			return
@@ -169,14 +147,14 @@ func FuzzPcapng(f *testing.F) {
 func FuzzOpen(f *testing.F) {
 	for _, b := range testCaptures() {
 		f.Add(b[:300])
-		f.Add(gzipBytes(f, b[:300]))
-		f.Add(zstdBytes(f, b[:300]))
+		f.Add(pcaptest.Gzip(f, b[:300]))
+		f.Add(pcaptest.Zstd(f, b[:300]))
 	}
 	f.Add([]byte("<html><body>"))
 	f.Add([]byte{})
-	f.Add(gzipBytes(f, nil))
+	f.Add(pcaptest.Gzip(f, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		rd, err := newReader(bytes.NewReader(b), "fuzz", -1, fuzzBufSize)
+		rd, err := Options{BufferSize: fuzzBufSize}.NewReader(bytes.NewReader(b), "fuzz")
 		if err != nil {
 			checkOpenErr(t, err)
 			return

@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
 )
 
 // readAll reads every record of a capture, copying the data, and returns the
@@ -64,9 +66,9 @@ func hasWarning(ws []Warning, kind string) bool {
 }
 
 func TestPcapVariants(t *testing.T) {
-	recs := []pcapRec{
-		{Sec: 1_000_000_000, Frac: 123456, Data: pkt(60, 1)},
-		{Sec: 1_000_000_001, Frac: 999999, Data: pkt(1514, 2), OrigLen: 1600},
+	recs := []pcaptest.Rec{
+		{Sec: 1_000_000_000, Frac: 123456, Data: pcaptest.Pkt(60, 1)},
+		{Sec: 1_000_000_001, Frac: 999999, Data: pcaptest.Pkt(1514, 2), OrigLen: 1600},
 		{Sec: 1_000_000_002, Frac: 0, Data: nil, OrigLen: 10},
 	}
 	for _, tc := range []struct {
@@ -84,7 +86,7 @@ func TestPcapVariants(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// The magic number written in the file's own byte order reads as
 			// the *BE constant in that order.
-			b := buildPcap(tc.le, tc.magic, 2, 4, 65535, 1, recs...)
+			b := pcaptest.Pcap(tc.le, tc.magic, 2, 4, 65535, 1, recs...)
 			rd := mustReader(t, b)
 			if rd.Format() != tc.format {
 				t.Errorf("Format %q, want %q", rd.Format(), tc.format)
@@ -125,9 +127,9 @@ func TestPcapVariants(t *testing.T) {
 func TestPcapVersion21SwapsLengths(t *testing.T) {
 	t.Run("2.3", func(t *testing.T) {
 		// Written both ways: swapped back only when caplen > len.
-		b := buildPcap(false, pcapMicroBE, 2, 3, 1600, 1,
-			pcapRec{CapLen: 100, OrigLen: 1500, Data: pkt(100, 0)},
-			pcapRec{CapLen: 1500, OrigLen: 100, Data: pkt(100, 1)})
+		b := pcaptest.Pcap(false, pcapMicroBE, 2, 3, 1600, 1,
+			pcaptest.Rec{CapLen: 100, OrigLen: 1500, Data: pcaptest.Pkt(100, 0)},
+			pcaptest.Rec{CapLen: 1500, OrigLen: 100, Data: pcaptest.Pkt(100, 1)})
 		got, err := readAll(t, mustReader(t, b))
 		if err != io.EOF || len(got) != 2 {
 			t.Fatalf("got %d records, err %v", len(got), err)
@@ -138,13 +140,13 @@ func TestPcapVersion21SwapsLengths(t *testing.T) {
 			}
 		}
 	})
-	b := buildPcap(false, pcapMicroBE, 2, 1, 1600, 1)
-	o := order(false)
+	b := pcaptest.Pcap(false, pcapMicroBE, 2, 1, 1600, 1)
+	o := pcaptest.Order(false)
 	b = o.AppendUint32(b, 1)
 	b = o.AppendUint32(b, 2)
 	b = o.AppendUint32(b, 1500) // len first in 2.1
 	b = o.AppendUint32(b, 100)  // then caplen
-	b = append(b, pkt(100, 0)...)
+	b = append(b, pcaptest.Pkt(100, 0)...)
 	got, err := readAll(t, mustReader(t, b))
 	if err != io.EOF || len(got) != 1 {
 		t.Fatalf("got %d records, err %v", len(got), err)
@@ -156,7 +158,7 @@ func TestPcapVersion21SwapsLengths(t *testing.T) {
 
 // tcpdump-heapoverflow-tcp_print.pcap has 0x30000001 in the link type field.
 func TestPcapLinkTypeReservedBits(t *testing.T) {
-	b := buildPcap(true, pcapMicroBE, 2, 4, 64, 0x30000001, pcapRec{Data: pkt(20, 0)})
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 64, 0x30000001, pcaptest.Rec{Data: pcaptest.Pkt(20, 0)})
 	rd := mustReader(t, b)
 	got, err := readAll(t, rd)
 	if err != io.EOF || len(got) != 1 || got[0].LinkType != 1 {
@@ -166,7 +168,7 @@ func TestPcapLinkTypeReservedBits(t *testing.T) {
 		t.Errorf("warnings %v, want pcap_linktype_reserved_bits", rd.Warnings())
 	}
 	// FCS present bit with a length: no warning, FCS length reported.
-	rd = mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 64, 0x24000001))
+	rd = mustReader(t, pcaptest.Pcap(true, pcapMicroBE, 2, 4, 64, 0x24000001))
 	if ws := rd.Warnings(); len(ws) != 0 {
 		t.Errorf("warnings %v", ws)
 	}
@@ -176,7 +178,7 @@ func TestPcapLinkTypeReservedBits(t *testing.T) {
 }
 
 func TestPcapDamage(t *testing.T) {
-	good := pcapRec{Sec: 1, Data: pkt(100, 0)}
+	good := pcaptest.Rec{Sec: 1, Data: pcaptest.Pkt(100, 0)}
 	for _, tc := range []struct {
 		name     string
 		file     []byte
@@ -188,7 +190,7 @@ func TestPcapDamage(t *testing.T) {
 	}{
 		{
 			name:     "record too long",
-			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{CapLen: 1409179648, Data: pkt(50, 0)}),
+			file:     pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcaptest.Rec{CapLen: 1409179648, Data: pcaptest.Pkt(50, 0)}),
 			keep:     1,
 			sentinel: ErrRecordTooLong,
 			off:      24 + 116,
@@ -196,21 +198,21 @@ func TestPcapDamage(t *testing.T) {
 		},
 		{
 			name:     "over 256 KiB with small snaplen",
-			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{Data: pkt(DefaultRecordLen+1, 0)}),
+			file:     pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcaptest.Rec{Data: pcaptest.Pkt(DefaultRecordLen+1, 0)}),
 			keep:     1,
 			sentinel: ErrRecordTooLong,
 			off:      24 + 116,
 		},
 		{
 			name:     "over hard cap with huge snaplen",
-			file:     buildPcap(true, pcapMicroBE, 2, 4, 0x7fffffff, 1, good, pcapRec{CapLen: MaxRecordLen + 1}),
+			file:     pcaptest.Pcap(true, pcapMicroBE, 2, 4, 0x7fffffff, 1, good, pcaptest.Rec{CapLen: MaxRecordLen + 1}),
 			keep:     1,
 			sentinel: ErrRecordTooLong,
 			off:      24 + 116,
 		},
 		{
 			name:     "partial record header",
-			file:     append(buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good), 0x01),
+			file:     append(pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, good), 0x01),
 			keep:     1,
 			sentinel: ErrTruncated,
 			off:      24 + 116,
@@ -218,7 +220,7 @@ func TestPcapDamage(t *testing.T) {
 		},
 		{
 			name:     "partial record data",
-			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcapRec{CapLen: 200, Data: pkt(50, 0)}),
+			file:     pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, good, pcaptest.Rec{CapLen: 200, Data: pcaptest.Pkt(50, 0)}),
 			keep:     1,
 			sentinel: ErrTruncated,
 			off:      24 + 116,
@@ -226,7 +228,7 @@ func TestPcapDamage(t *testing.T) {
 		},
 		{
 			name:     "truncated file header",
-			file:     buildPcap(true, pcapMicroBE, 2, 4, 65535, 1)[:20],
+			file:     pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1)[:20],
 			sentinel: ErrTruncated,
 			off:      0,
 		},
@@ -250,9 +252,9 @@ func TestPcapDamage(t *testing.T) {
 
 // Bigger than 256 KiB is fine when the snaplen says so.
 func TestPcapBigRecordWithBigSnaplen(t *testing.T) {
-	b := buildPcap(true, pcapMicroBE, 2, 4, 1<<20, 1, pcapRec{Data: pkt(600<<10, 3)}, pcapRec{Data: pkt(1<<20, 4)})
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1<<20, 1, pcaptest.Rec{Data: pcaptest.Pkt(600<<10, 3)}, pcaptest.Rec{Data: pcaptest.Pkt(1<<20, 4)})
 	got, err := readAll(t, mustReader(t, b))
-	if err != io.EOF || len(got) != 2 || !bytes.Equal(got[1].Data, pkt(1<<20, 4)) {
+	if err != io.EOF || len(got) != 2 || !bytes.Equal(got[1].Data, pcaptest.Pkt(1<<20, 4)) {
 		t.Fatalf("%d records, err %v", len(got), err)
 	}
 }
@@ -261,28 +263,28 @@ func TestPcapBigRecordWithBigSnaplen(t *testing.T) {
 // the reader's own buffer: mixed, each has its own bytes, and a file cut
 // inside either kind keeps what came before.
 func TestPcapRecordsAroundReadBuffer(t *testing.T) {
-	sizes := []int{60, bufSize + 100, 1500, bufSize, 0, 3 * bufSize, 70}
-	var recs []pcapRec
+	sizes := []int{60, DefaultBufferSize + 100, 1500, DefaultBufferSize, 0, 3 * DefaultBufferSize, 70}
+	var recs []pcaptest.Rec
 	for i, n := range sizes {
-		recs = append(recs, pcapRec{Data: pkt(n, byte(i))})
+		recs = append(recs, pcaptest.Rec{Data: pcaptest.Pkt(n, byte(i))})
 	}
-	b := buildPcap(true, pcapMicroBE, 2, 4, 4*bufSize, 1, recs...)
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 4*DefaultBufferSize, 1, recs...)
 	got, err := readAll(t, mustReader(t, b))
 	if err != io.EOF || len(got) != len(sizes) {
 		t.Fatalf("%d records, err %v", len(got), err)
 	}
 	for i, n := range sizes {
-		if !bytes.Equal(got[i].Data, pkt(n, byte(i))) {
+		if !bytes.Equal(got[i].Data, pcaptest.Pkt(n, byte(i))) {
 			t.Errorf("record %d (%d bytes): wrong data", i, n)
 		}
 	}
-	for _, cut := range []int{len(b) - 10, len(b) - 70 - 16 - 3*bufSize + 50} {
+	for _, cut := range []int{len(b) - 10, len(b) - 70 - 16 - 3*DefaultBufferSize + 50} {
 		got, err := readAll(t, mustReader(t, b[:cut]))
 		if !errors.Is(err, ErrTruncated) || len(got) >= len(sizes) {
 			t.Errorf("cut at %d: %d records, err %v; want the complete ones and ErrTruncated", cut, len(got), err)
 		}
 		for i := range got {
-			if !bytes.Equal(got[i].Data, pkt(sizes[i], byte(i))) {
+			if !bytes.Equal(got[i].Data, pcaptest.Pkt(sizes[i], byte(i))) {
 				t.Errorf("cut at %d: record %d: wrong data", cut, i)
 			}
 		}
@@ -294,8 +296,8 @@ func TestPcapRecordsAroundReadBuffer(t *testing.T) {
 // it (checked by hand: tshark -T fields -e frame.time_epoch -e frame.len).
 func TestPcapKuznetzov(t *testing.T) {
 	for _, le := range []bool{true, false} {
-		o := order(le)
-		b := buildPcap(le, pcapKuzBE, 2, 4, 65535, 1)
+		o := pcaptest.Order(le)
+		b := pcaptest.Pcap(le, pcapKuzBE, 2, 4, 65535, 1)
 		for i := range 2 {
 			b = o.AppendUint32(b, uint32(1_500_000_000+i))
 			b = o.AppendUint32(b, uint32(i+1))
@@ -304,14 +306,14 @@ func TestPcapKuznetzov(t *testing.T) {
 			b = o.AppendUint32(b, 3)     // ifindex
 			b = o.AppendUint16(b, 0x800) // protocol
 			b = append(b, 0, 0)          // packet type, padding
-			b = append(b, pkt(60, byte(i))...)
+			b = append(b, pcaptest.Pkt(60, byte(i))...)
 		}
 		got, err := readAll(t, mustReader(t, b))
 		if err != io.EOF || len(got) != 2 {
 			t.Fatalf("le %v: %d records, err %v", le, len(got), err)
 		}
 		for i, r := range got {
-			if r.Ts != int64(1_500_000_000+i)*1e9+int64(i+1)*1e3 || r.CapLen != 60 || r.OrigLen != 60+i || !bytes.Equal(r.Data, pkt(60, byte(i))) || r.Offset != int64(24+i*84) {
+			if r.Ts != int64(1_500_000_000+i)*1e9+int64(i+1)*1e3 || r.CapLen != 60 || r.OrigLen != 60+i || !bytes.Equal(r.Data, pcaptest.Pkt(60, byte(i))) || r.Offset != int64(24+i*84) {
 				t.Errorf("le %v: record %d: %+v", le, i, r)
 			}
 		}
@@ -320,7 +322,7 @@ func TestPcapKuznetzov(t *testing.T) {
 
 // A snaplen of 0 means no snaplen: no record exceeds it.
 func TestPcapSnaplenZero(t *testing.T) {
-	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 0, 1, pcapRec{Data: pkt(100, 0)}))
+	rd := mustReader(t, pcaptest.Pcap(true, pcapMicroBE, 2, 4, 0, 1, pcaptest.Rec{Data: pcaptest.Pkt(100, 0)}))
 	if got, err := readAll(t, rd); err != io.EOF || len(got) != 1 {
 		t.Fatalf("%d records, err %v", len(got), err)
 	}
@@ -331,7 +333,7 @@ func TestPcapSnaplenZero(t *testing.T) {
 
 // zeek-trunc-hdr.pcap: caplen 8 > snaplen 1. tcpdump and tshark read it.
 func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
-	b := buildPcap(true, pcapMicroBE, 2, 4, 1, 1, pcapRec{Data: pkt(8, 0), OrigLen: 78}, pcapRec{Data: pkt(4, 0), OrigLen: 2})
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1, 1, pcaptest.Rec{Data: pcaptest.Pkt(8, 0), OrigLen: 78}, pcaptest.Rec{Data: pcaptest.Pkt(4, 0), OrigLen: 2})
 	rd := mustReader(t, b)
 	got, err := readAll(t, rd)
 	if err != io.EOF || len(got) != 2 || got[0].CapLen != 8 {
@@ -349,12 +351,12 @@ func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
 // A reader keeps the first MaxWarningsPerKind warnings of each kind and
 // stands for the rest of each with one warnings_not_written warning.
 func TestWarningsBounded(t *testing.T) {
-	var recs []pcapRec
+	var recs []pcaptest.Rec
 	for range MaxWarningsPerKind + 10 {
-		recs = append(recs, pcapRec{Data: pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
+		recs = append(recs, pcaptest.Rec{Data: pcaptest.Pkt(8, 0), OrigLen: 4}) // over the snaplen and the original length
 	}
-	recs = append(recs, pcapRec{Frac: 1e6, Data: pkt(1, 0)}) // one bad_timestamp
-	rd := mustReader(t, buildPcap(true, pcapMicroBE, 2, 4, 1, 1, recs...))
+	recs = append(recs, pcaptest.Rec{Frac: 1e6, Data: pcaptest.Pkt(1, 0)}) // one bad_timestamp
+	rd := mustReader(t, pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1, 1, recs...))
 	if _, err := readAll(t, rd); err != io.EOF {
 		t.Fatal(err)
 	}
@@ -385,8 +387,8 @@ func TestNotCapture(t *testing.T) {
 		{"html", "<html><body>", `3c 68 74 6d ("<htm")`},
 		{"empty", "", "empty (0 bytes)"},
 		{"short", "ab", `61 62 ("ab"), only 2 bytes`},
-		{"pcap version 1", string(buildPcap(true, pcapMicroBE, 1, 0, 65535, 1)), "version 1.0"},
-		{"pcap version 3", string(buildPcap(true, pcapMicroBE, 3, 0, 65535, 1)), "version 3.0"},
+		{"pcap version 1", string(pcaptest.Pcap(true, pcapMicroBE, 1, 0, 65535, 1)), "version 1.0"},
+		{"pcap version 3", string(pcaptest.Pcap(true, pcapMicroBE, 3, 0, 65535, 1)), "version 3.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewReader(strings.NewReader(tc.in), "f")
@@ -400,11 +402,11 @@ func TestNotCapture(t *testing.T) {
 
 // The per-record path allocates nothing once the Data buffer has grown.
 func TestPcapNoAllocs(t *testing.T) {
-	var recs []pcapRec
+	var recs []pcaptest.Rec
 	for i := range 200 {
-		recs = append(recs, pcapRec{Sec: uint32(i), Data: pkt(60+i*7, byte(i))})
+		recs = append(recs, pcaptest.Rec{Sec: uint32(i), Data: pcaptest.Pkt(60+i*7, byte(i))})
 	}
-	b := buildPcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 65535, 1, recs...)
 	rd := mustReader(t, b)
 	var r Record
 	r.Data = make([]byte, 0, 65535)
@@ -421,7 +423,7 @@ func TestPcapNoAllocs(t *testing.T) {
 // A short file claiming a big record costs memory for the bytes it holds,
 // not for the length it claims.
 func TestShortFileClaimingBigRecord(t *testing.T) {
-	b := buildPcap(true, pcapMicroBE, 2, 4, MaxRecordLen, 1, pcapRec{CapLen: MaxRecordLen, Data: pkt(100<<10, 0)})
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, MaxRecordLen, 1, pcaptest.Rec{CapLen: MaxRecordLen, Data: pcaptest.Pkt(100<<10, 0)})
 	rd := mustReader(t, b)
 	var r Record
 	var before, after runtime.MemStats

@@ -1,4 +1,4 @@
-package ingest
+package source
 
 import (
 	"bufio"
@@ -95,11 +95,11 @@ var warned = map[string]string{
 
 func readCorpusFile(t *testing.T, path string) (Reader, []Record, error) {
 	t.Helper()
-	rd, c, err := Open(path)
+	rd, err := Open(path)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	defer c.Close()
+	defer rd.Close()
 	recs, err := readAll(t, rd)
 	return rd, recs, err
 }
@@ -141,7 +141,7 @@ func TestCorpus(t *testing.T) {
 			}
 			checkOffsets(t, rd.Format(), file, recs)
 			// A tiny read buffer, where records span refills, reads the same.
-			small, err := newReader(bytes.NewReader(file), "small", -1, 64)
+			small, err := Options{BufferSize: 64}.NewReader(bytes.NewReader(file), "small")
 			if err != nil {
 				t.Fatal(err)
 			}
