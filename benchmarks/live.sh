@@ -11,6 +11,10 @@
 #          (iperf3 -u -l PAYLOAD; 18 gives 60-byte frames, 1472 gives
 #          1514-byte frames) for SECONDS (default 8) per step; the rate
 #          doubles from 10k packets/s until one drops, then is bisected.
+#          GEN=tcpreplay sends the same frames with tcpreplay (--pps, from a
+#          file of 10,000 UDP frames written here) instead of iperf3: far
+#          less CPU a packet, so the generator outpaces a capture that
+#          iperf3 cannot (iperf3 and the capture share the 2 cores).
 #        benchmarks/live.sh rss SECONDS
 #          pcapq capture's RSS every 10 s under load through the veth:
 #          HTTP/1.1 requests to nginx (HTTP_RATE a second, default 300,
@@ -23,7 +27,11 @@
 # Env: PCAPQ (binary, default bin/pcapq), OUT (directory for the files,
 #      default a temporary one), TCPDUMP_OPTS (extra tcpdump options, e.g.
 #      -B 32768 for pcapq's buffer size), TOOLS (default "pcapq tcpdump"),
-#      CAPTURE_ARGS (extra pcapq capture options).
+#      CAPTURE_ARGS (extra pcapq capture options), CAPTURE_CPUS and
+#      GEN_CPUS (taskset CPU lists for the capturing tool and for the
+#      traffic: on a 2-core machine an unpinned generator competes with
+#      the capture for CPU, so the offered rate, not the capture, sets the
+#      limit; CAPTURE_CPUS=0 GEN_CPUS=1 gives each its own core).
 set -euo pipefail
 
 mode=${1:?usage: live.sh rate PAYLOAD [SECONDS] | rss SECONDS | fresh SECONDS}
@@ -34,6 +42,9 @@ s4=10.213.9.1 c4=10.213.9.2
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 pids=()
+cap_pin= gen_pin=
+[ -n "${CAPTURE_CPUS:-}" ] && cap_pin="taskset -c $CAPTURE_CPUS"
+[ -n "${GEN_CPUS:-}" ] && gen_pin="taskset -c $GEN_CPUS"
 
 cleanup() {
   set +e
@@ -61,13 +72,13 @@ start_capture() {
   case $1 in
   pcapq)
     rm -f "$2" "$2.wal"
-    ip netns exec "$cli" "$pcapq" capture -q -i "$cif" -o "$2" ${CAPTURE_ARGS:-} 2>"$2.err" &
+    ip netns exec "$cli" $cap_pin "$pcapq" capture -q -i "$cif" -o "$2" ${CAPTURE_ARGS:-} 2>"$2.err" &
     cap_pid=$!
     until [ -S "$2.pcapq.sock" ]; do sleep 0.05; done
     until "$pcapq" query -d "$2" "SELECT 1" >/dev/null 2>&1; do sleep 0.05; done ;;
   tcpdump)
     : >"$2.err"
-    ip netns exec "$cli" tcpdump -i "$cif" ${TCPDUMP_OPTS:-} -w /dev/null 2>"$2.err" &
+    ip netns exec "$cli" $cap_pin tcpdump -i "$cif" ${TCPDUMP_OPTS:-} -w /dev/null 2>"$2.err" &
     cap_pid=$!
     until grep -q "listening on" "$2.err"; do sleep 0.05; done ;;
   esac
@@ -95,18 +106,55 @@ stop_capture() {
 case $mode in
 rate)
   len=${2:?payload bytes}; secs=${3:-8}
-  ip netns exec "$srv" iperf3 -s -B $s4 -D --logfile "$out/iperf3-server.log"
+  ip netns exec "$srv" $gen_pin iperf3 -s -B $s4 -D --logfile "$out/iperf3-server.log"
   sleep 0.5
   # run TOOL PPS: one step; prints "ok|drop target sent captured dropped
   # cpu_ms", cpu_ms being the capture's CPU time while iperf3 sent.
+  if [ "${GEN:-iperf3}" = tcpreplay ]; then
+    # 10,000 UDP frames of len payload bytes from the client to the
+    # server's veth (its MAC), as iperf3 -u would send them.
+    smac=$(ip -n "$srv" -br link show "$sif" | awk '{print $3}')
+    cmac=$(ip -n "$cli" -br link show "$cif" | awk '{print $3}')
+    python3 - "$out/udp-$len.pcap" "$len" "$cmac" "$smac" "$c4" "$s4" <<'PY'
+import struct, sys
+out, n, src, dst, sip, dip = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+mac = lambda m: bytes(int(x, 16) for x in m.split(":"))
+ip4 = lambda a: bytes(int(x) for x in a.split("."))
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+with open(out, "wb") as f:
+    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for i in range(10000):
+        payload = struct.pack("!I", i) + bytes(max(0, n - 4))
+        payload = payload[:n]
+        udp = struct.pack("!HHHH", 40000 + i % 100, 5201, 8 + n, 0) + payload
+        iph = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xffff, 0, 64, 17, 0, ip4(sip), ip4(dip))
+        iph = iph[:10] + struct.pack("!H", csum(iph)) + iph[12:]
+        fr = mac(dst) + mac(src) + b"\x08\x00" + iph + udp
+        f.write(struct.pack("<IIII", 0, i, len(fr), len(fr)) + fr)
+PY
+  fi
   run() {
     local f="$out/$1-$len-$2"
     start_capture "$1" "$f"
     local bps=$(( $2 * len * 8 ))
     local sent cpu0 cpu1
     cpu0=$(cpu_ms)
-    sent=$(ip netns exec "$cli" iperf3 -c $s4 -u -l "$len" -b "$bps" -t "$secs" --json 2>/dev/null |
+    if [ "${GEN:-iperf3}" = tcpreplay ]; then
+      # Whole loops of the 10,000-frame file: about secs seconds.
+      local loops=$(( ($2 * secs + 9999) / 10000 ))
+      local t0=$(date +%s.%N)
+      sent=$(ip netns exec "$cli" $gen_pin tcpreplay -q -i "$cif" --pps="$2" --loop="$loops" --preload-pcap "$out/udp-$len.pcap" 2>&1 |
+        awk '/Actual:/ {print $2}')
+      # Packets a second over the time the sending took.
+      sent=$(awk -v n="$sent" -v t0="$t0" -v t1="$(date +%s.%N)" -v s="$secs" 'BEGIN {print int(n * s / (t1 - t0) + 0.5) " " n}')
+      read -r sent total <<<"$sent"
+    else
+    sent=$(ip netns exec "$cli" $gen_pin iperf3 -c $s4 -u -l "$len" -b "$bps" -t "$secs" --json 2>/dev/null |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum"]["packets"])')
+    fi
     sleep 1
     cpu1=$(cpu_ms)
     read -r captured dropped < <(stop_capture "$1" "$f")
