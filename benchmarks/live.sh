@@ -148,9 +148,9 @@ PY
       local t0=$(date +%s.%N)
       sent=$(ip netns exec "$cli" $gen_pin tcpreplay -q -i "$cif" --pps="$2" --loop="$loops" --preload-pcap "$out/udp-$len.pcap" 2>&1 |
         awk '/Actual:/ {print $2}')
-      # Packets a second over the time the sending took.
-      sent=$(awk -v n="$sent" -v t0="$t0" -v t1="$(date +%s.%N)" -v s="$secs" 'BEGIN {print int(n * s / (t1 - t0) + 0.5) " " n}')
-      read -r sent total <<<"$sent"
+      # Scaled to secs, so that sent / secs below is the rate achieved
+      # (tcpreplay takes longer than secs when it cannot keep the rate).
+      sent=$(awk -v n="$sent" -v t0="$t0" -v t1="$(date +%s.%N)" -v s="$secs" 'BEGIN {print int(n * s / (t1 - t0) + 0.5)}')
     else
     sent=$(ip netns exec "$cli" $gen_pin iperf3 -c $s4 -u -l "$len" -b "$bps" -t "$secs" --json 2>/dev/null |
       python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum"]["packets"])')

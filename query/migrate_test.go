@@ -663,3 +663,21 @@ func TestAnalyzerTablesAdditive(t *testing.T) {
 		t.Errorf("MigratedFrom = %d, want 0 (no schema change)", db.MigratedFrom())
 	}
 }
+
+// A DuckDB file of the user's own with a table named like an analyzer's
+// (dns) is no pcapq file: CheckSchema leaves it alone.
+func TestAnalyzerTableNameNotPcapq(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mine.duckdb")
+	db := reopen(t, nil, path)
+	if err := db.Exec(ctx, "CREATE TABLE dns (name VARCHAR)"); err != nil {
+		t.Fatal(err)
+	}
+	db = reopen(t, db, path)
+	if err := db.CheckSchema(ctx); err != nil {
+		t.Fatalf("CheckSchema of a file with a table dns of its own: %v", err)
+	}
+	if n, _ := db.Scalar(ctx, "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('captures', 'pcapq_meta')"); n != int64(0) {
+		t.Errorf("CheckSchema wrote pcapq's tables into a file of the user's (%v)", n)
+	}
+}

@@ -32,8 +32,12 @@ func Analyzers(http httpextract.Options) []*analyzers.Analyzer {
 var Tables = tables()
 
 func tables() []*schema.Table {
-	core := schema.Core[: len(schema.Core)-1 : len(schema.Core)-1] // all but pcapq_meta
-	out := append([]*schema.Table{}, core...)
+	var out []*schema.Table
+	for _, t := range schema.Core {
+		if t != schema.Meta {
+			out = append(out, t)
+		}
+	}
 	for _, a := range Analyzers(httpextract.DefaultOptions()) {
 		for _, t := range a.Tables {
 			if t.Schema.Analyzer != "" {
