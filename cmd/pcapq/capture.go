@@ -29,6 +29,7 @@ type CaptureCmd struct {
 	Snaplen    int           `short:"s" help:"Bytes kept of each packet." default:"262144"`
 	Promisc    bool          `help:"Put the interface in promiscuous mode."`
 	BufferSize string        `name:"buffer-size" short:"B" help:"Kernel capture buffer (libpcap's default of 2 MB drops under load)." default:"32MiB"`
+	Immediate  bool          `name:"immediate-mode" help:"Hand each packet over as it arrives (libpcap's immediate mode, tcpdump's --immediate-mode). Default: the kernel hands over blocks of packets, full or 0.1 s old, which holds far higher rates of small packets."`
 	WritePcap  string        `name:"write-pcap" short:"w" type:"rawpath" help:"Also write every captured packet to this pcapng file (one file for the whole capture, across --rotate; file_offset points into it)."`
 	Rotate     string        `help:"Start a new database file after this long (1h) or when the file and its WAL reach this size (1GB): the current file is renamed with the time of its first packet (UTC) and a new one started under the same name."`
 
@@ -123,7 +124,7 @@ func (c *CaptureCmd) Run(g *Globals) error {
 	var pcapFile *os.File
 	opts := live.Options{
 		Interface: c.Interface, Snaplen: c.Snaplen, Promisc: c.Promisc, BufferSize: int(bufSize),
-		Filter: c.Filter, Count: c.Count, Application: "pcapq " + Version,
+		Filter: c.Filter, Count: c.Count, Application: "pcapq " + Version, Immediate: c.Immediate,
 	}
 	if c.WritePcap != "" {
 		f, err := os.Create(c.WritePcap)

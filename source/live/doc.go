@@ -10,10 +10,17 @@
 // gives them), and io.EOF when the capture ends (Stop, Options.Count, or
 // the device going away, reported by Err). Interrupt, which the pipeline
 // calls when its run fails, is Stop; BytesRead counts the bytes captured;
-// Close ends the capture (and its pcapng file). Captures use immediate mode
-// (packets reach pcapq as they arrive, not when a kernel block fills) and
-// a 32 MiB kernel buffer (libpcap's 2 MB default drops under load); the
-// BPF expression is compiled by libpcap and run in the kernel. Cut ends one
+// Close ends the capture (and its pcapng file). Captures use a 32 MiB kernel
+// buffer (libpcap's 2 MB default drops under load) filled as tcpdump -w
+// fills it: libpcap's TPACKET_V3 ring, packets packed into blocks that
+// reach pcapq when full or 0.1 s after their first packet, well within
+// the pipeline's 1 s commit. Options.Immediate is libpcap's immediate
+// mode (each packet handed over as it arrives), which on Linux means a
+// TPACKET_V2 ring of slots as large as the largest frame, a wake-up every
+// few packets, and about half the rate of small packets held without
+// drops on this machine (benchmarks/RESULTS.md). After Stop, Next
+// returns what the kernel holds (the block being filled comes at the
+// kernel's next block timer, before any timeout). The BPF expression is compiled by libpcap and run in the kernel. Cut ends one
 // pipeline run without ending the capture (rotation). Stats returns
 // libpcap's counters (received, dropped by the kernel, dropped by the
 // interface), polled by the reading goroutine once a second because

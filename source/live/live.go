@@ -51,6 +51,16 @@ type Options struct {
 	Pcapng io.Writer
 	// Application names the writer in the pcapng section header.
 	Application string
+	// Immediate delivers each packet as it arrives (libpcap's immediate
+	// mode). libpcap on Linux then uses a TPACKET_V2 ring of fixed slots
+	// as large as the interface's largest frame and wakes the reader for
+	// every few packets; without it (tcpdump's default when writing a
+	// file) the ring is TPACKET_V3, packets packed into blocks handed
+	// over when full or pollInterval after their first packet: far more
+	// small packets fit and far fewer wake-ups are needed
+	// (benchmarks/RESULTS.md), at the cost of up to pollInterval of
+	// delay, well inside the 1 s commit interval.
+	Immediate bool
 }
 
 // Stats are libpcap's counters for the capture (pcap_stats).
@@ -128,7 +138,7 @@ func Open(opts Options) (*Source, error) {
 		{"snaplen", in.SetSnapLen(opts.Snaplen)},
 		{"promiscuous mode", in.SetPromisc(opts.Promisc)},
 		{"buffer size", in.SetBufferSize(opts.BufferSize)},
-		{"immediate mode", in.SetImmediateMode(true)},
+		{"immediate mode", in.SetImmediateMode(opts.Immediate)},
 		{"read timeout", in.SetTimeout(pollInterval)},
 	} {
 		if step.err != nil {
@@ -249,8 +259,12 @@ func (s *Source) Next(r *source.Record) error {
 		if err != nil {
 			if errors.Is(err, pcap.NextErrorTimeoutExpired) {
 				s.housekeep(time.Now(), true)
+				// Drained: nothing came for pollInterval. (Buffered, a
+				// timeout is the kernel's block timer finding the block
+				// being filled empty: one with packets is handed over
+				// at that timer instead, so none is left behind.)
 				if s.stop.Load() {
-					s.ended.Store(true) // drained
+					s.ended.Store(true)
 					return io.EOF
 				}
 				continue
