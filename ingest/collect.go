@@ -136,7 +136,7 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 				s := &p.sum
 				sum := Summary{
 					LinkTypes: append([]uint32(nil), c.linkTypes...),
-					Packets:   s.Packets, Bytes: s.Bytes, FirstTs: s.FirstTs, LastTs: s.LastTs,
+					Packets:   s.Packets, Bytes: s.Bytes, FirstTs: s.FirstTs, LastTs: s.LastTs, Timed: s.Timed,
 					Warnings: s.Warnings, Flows: s.Flows, Events: s.Events, HTTP: s.HTTP,
 				}
 				w := write{commit: &sum}

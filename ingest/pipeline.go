@@ -249,7 +249,7 @@ func (o Options) analyzerSet() *analyzers.Set {
 	as := o.Analyzers
 	if as == nil {
 		for _, a := range all.Analyzers(o.HTTPOptions) {
-			web := a.Name == "http" || a.Name == "websocket"
+			web := webAnalyzer(a.Name)
 			if web && o.HTTP || !web && o.Protocols {
 				as = append(as, a)
 			}
@@ -259,6 +259,25 @@ func (o Options) analyzerSet() *analyzers.Set {
 		return nil
 	}
 	return analyzers.NewSet(as)
+}
+
+// webAnalyzer reports whether Options.HTTP turns the analyzer named on
+// (else Options.Protocols does).
+func webAnalyzer(name string) bool { return name == "http" || name == "websocket" }
+
+// ProtocolAnalyzers lists the analyzers Options.Protocols turns on (all but
+// HTTP and WebSocket) and the tables they write.
+func ProtocolAnalyzers() (names, tables []string) {
+	for _, a := range all.Analyzers(httpextract.DefaultOptions()) {
+		if webAnalyzer(a.Name) {
+			continue
+		}
+		names = append(names, a.Name)
+		for _, t := range a.Tables {
+			tables = append(tables, t.Schema.Name)
+		}
+	}
+	return names, tables
 }
 
 // runWith is Run for tests that look at the pipeline afterwards.

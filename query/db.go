@@ -797,13 +797,17 @@ type CaptureRow struct {
 	LinkTypes []string
 	Packets   int64
 	Bytes     int64
-	FirstTs   int64
-	LastTs    int64
-	Version   string
-	Warnings  int64
-	Complete  bool
-	Filter    string        // BPF expression, "" for none
-	Stats     *CaptureStats // libpcap's counters of a live capture, nil for files
+	// FirstTs and LastTs are the earliest and latest packet times of the
+	// Timed packets (those with a time); first_ts and last_ts are NULL
+	// when no packet has one.
+	FirstTs  int64
+	LastTs   int64
+	Timed    int64
+	Version  string
+	Warnings int64
+	Complete bool
+	Filter   string        // BPF expression, "" for none
+	Stats    *CaptureStats // libpcap's counters of a live capture, nil for files
 }
 
 // FinishCapture writes the captures row and commits.
@@ -875,9 +879,9 @@ func captureRecord(c CaptureRow, now time.Time) (arrow.RecordBatch, error) {
 		case "bytes":
 			f.(*array.Int64Builder).Append(c.Bytes)
 		case "first_ts":
-			ts(f, c.FirstTs, c.Packets > 0)
+			ts(f, c.FirstTs, c.Timed > 0)
 		case "last_ts":
-			ts(f, c.LastTs, c.Packets > 0)
+			ts(f, c.LastTs, c.Timed > 0)
 		case "ingested_at":
 			ts(f, now.UnixNano(), true)
 		case "pcapq_version":

@@ -399,8 +399,10 @@ func TestCaptureRow(t *testing.T) {
 	path := "/data/caf\xe9 \\x.pcap"
 	for i, c := range []CaptureRow{
 		{ID: 1, Path: path, FileSize: 1234, Format: "pcapng+gzip", LinkTypes: []string{"EN10MB", "RAW"}, Packets: 3, Bytes: 300,
-			FirstTs: 1_700_000_000_123_456_789, LastTs: 1_700_000_001_000_000_001, Version: "1.2.3", Warnings: 2, Complete: true},
+			FirstTs: 1_700_000_000_123_456_789, LastTs: 1_700_000_001_000_000_001, Timed: 2, Version: "1.2.3", Warnings: 2, Complete: true},
 		{ID: 2, Path: "-", FileSize: -1, Format: "pcap", LinkTypes: []string{}, Version: "1.2.3"},
+		// Packets, none with a time: no first_ts or last_ts.
+		{ID: 3, Path: "-", FileSize: -1, Format: "pcap", LinkTypes: []string{}, Packets: 2, Bytes: 120, Version: "1.2.3"},
 	} {
 		id, err := db.BeginCapture(ctx, c.Path)
 		if err != nil || id != c.ID {
@@ -418,6 +420,7 @@ func TestCaptureRow(t *testing.T) {
 		want := []string{
 			`1|/data/caf\xe9 \x.pcap|2F646174612F636166E9205C782E70636170|1234|pcapng+gzip|[EN10MB, RAW]|3|300|1700000000123456789|1700000001000000001|true|1.2.3|2|true`,
 			`2|-|NULL|NULL|pcap|[]|0|0|NULL|NULL|true|1.2.3|0|false`,
+			`3|-|NULL|NULL|pcap|[]|2|120|NULL|NULL|true|1.2.3|0|false`,
 		}[i]
 		if got != want {
 			t.Errorf("captures row %d:\n got  %v\n want %s", c.ID, got, want)

@@ -139,6 +139,24 @@ func TestBadTimestampIsNull(t *testing.T) {
 	if want := "1500000000500000000 1500000002999999000 2"; got != want {
 		t.Errorf("captures times and warning %q, want %q", got, want)
 	}
+
+	// No packet with a time: the capture's times are NULL, not 1970.
+	b = pcapHeader()
+	for i := 0; i < 2; i++ {
+		b = le.AppendUint32(b, uint32(1_500_000_000+i))
+		b = le.AppendUint32(b, 2_000_000)
+		b = le.AppendUint32(b, 60)
+		b = le.AppendUint32(b, 60)
+		b = append(b, make([]byte, 60)...)
+	}
+	db2 := filepath.Join(t.TempDir(), "t.duckdb")
+	if code, _, stderr := pcapqRun(t, "ingest", "-q", writeTemp(t, "ts2.pcap", b), "-o", db2); code != 0 {
+		t.Fatal(stderr)
+	}
+	got = queryCSV(t, db2, "SELECT packets || ' ' || (first_ts IS NULL) || ' ' || (last_ts IS NULL) || ' ' || (SELECT count(*) FROM warnings WHERE kind = 'bad_timestamp') FROM captures")
+	if want := "2 true true 2"; got != want {
+		t.Errorf("no timed packet: packets, first_ts NULL, last_ts NULL, warnings %q, want %q", got, want)
+	}
 }
 
 // A decompression bomb stops at the ratio bound (exit 0, a warning naming

@@ -35,7 +35,7 @@ type CaptureCmd struct {
 
 	NoFlows        bool          `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP         bool          `name:"no-http" help:"Skip HTTP extraction (and WebSocket)."`
-	NoProtocols    bool          `name:"no-protocols" help:"Skip the DNS and TLS analyzers (dns and tls tables)."`
+	NoProtocols    bool          `name:"no-protocols" help:"Skip ${protocol_analyzers}."`
 	Bodies         bool          `help:"Keep HTTP bodies in the http_bodies table."`
 	BodyCap        int64         `help:"Bytes kept of each body with --bodies." default:"1048576"`
 	MaxFlows       int           `name:"max-flows" group:"Flow tracking" help:"Live flows kept at once (see ingest --help)." default:"65536"`

@@ -27,7 +27,7 @@ type IngestCmd struct {
 	Output      string   `short:"o" type:"rawpath" help:"DuckDB database file to write, any name (created if missing, and removed again if no capture went in)." default:"traffic.duckdb"`
 	NoFlows     bool     `help:"Skip flow tracking, TCP analysis and HTTP (packets table only)."`
 	NoHTTP      bool     `name:"no-http" help:"Skip HTTP extraction (and WebSocket)."`
-	NoProtocols bool     `name:"no-protocols" help:"Skip the DNS and TLS analyzers (dns and tls tables)."`
+	NoProtocols bool     `name:"no-protocols" help:"Skip ${protocol_analyzers}."`
 	Bodies      bool     `help:"Keep HTTP bodies in the http_bodies table."`
 	Filter      string   `short:"f" help:"Keep only the packets that match this BPF filter (tcpdump syntax, compiled by libpcap for each link type); they are numbered from 1."`
 	BodyCap     int64    `help:"Bytes kept of each body with --bodies." default:"1048576"`
@@ -253,7 +253,7 @@ func ingestFiltered(g *Globals, db *query.DB, in string, opts ingest.Options, so
 	}
 	err = db.FinishCapture(g.ctx, query.CaptureRow{
 		ID: id, Path: path, FileSize: size, Format: sum.Format, LinkTypes: names,
-		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs,
+		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs, Timed: sum.Timed,
 		Version: Version, Warnings: sum.Warnings, Complete: sum.Complete, Filter: filter,
 	})
 	if err != nil {

@@ -76,7 +76,7 @@ func (s *liveSink) fill(sum ingest.Summary) {
 	for _, lt := range sum.LinkTypes {
 		r.LinkTypes = append(r.LinkTypes, source.LinkTypeName(lt))
 	}
-	r.Packets, r.Bytes, r.FirstTs, r.LastTs = sum.Packets, sum.Bytes, sum.FirstTs, sum.LastTs
+	r.Packets, r.Bytes, r.FirstTs, r.LastTs, r.Timed = sum.Packets, sum.Bytes, sum.FirstTs, sum.LastTs, sum.Timed
 	if s.src != nil {
 		st := s.src.Stats()
 		r.Stats = &query.CaptureStats{

@@ -22,6 +22,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/pcapq/pcapq/ingest"
 	"github.com/pcapq/pcapq/query"
 )
 
@@ -139,6 +140,18 @@ var rawPath = kong.MapperFunc(func(ctx *kong.DecodeContext, target reflect.Value
 	return nil
 })
 
+// protocolAnalyzersHelp names the analyzers --no-protocols turns off and
+// their tables, for the flag's help: "the dns and tls analyzers (tables
+// dns, tls)".
+func protocolAnalyzersHelp() string {
+	names, tables := ingest.ProtocolAnalyzers()
+	what := strings.Join(names, ", ")
+	if i := strings.LastIndex(what, ", "); i >= 0 {
+		what = what[:i] + " and " + what[i+2:]
+	}
+	return fmt.Sprintf("the %s analyzers (tables %s)", what, strings.Join(tables, ", "))
+}
+
 // run parses args and runs the verb; it returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var cli CLI
@@ -152,6 +165,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.TypeMapper(reflect.TypeOf(rawArg("")), rawString),
 		kong.NamedMapper("rawpath", rawPath),
+		kong.Vars{"protocol_analyzers": protocolAnalyzersHelp()},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "pcapq:", err)

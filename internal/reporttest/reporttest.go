@@ -67,7 +67,7 @@ func IngestFile(t testing.TB, db *query.DB, file string, opts ingest.Options) {
 	}
 	st, _ := os.Stat(file)
 	if err := db.FinishCapture(ctx, query.CaptureRow{ID: id, Path: abs, FileSize: st.Size(), Format: sum.Format, LinkTypes: names,
-		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs, Version: "test",
+		Packets: sum.Packets, Bytes: sum.Bytes, FirstTs: sum.FirstTs, LastTs: sum.LastTs, Timed: sum.Timed, Version: "test",
 		Warnings: sum.Warnings, Complete: sum.Complete}); err != nil {
 		t.Fatal(err)
 	}
