@@ -375,3 +375,27 @@ func truncatedCapture(t testing.TB) string {
 	}
 	return path
 }
+
+// Markdown shows pcapq's own docs as written (a doc's \xNN is one
+// backslash once rendered) while captured text keeps query.Escape's
+// doubled backslash, so that it cannot pass for an escape of ours.
+func TestMarkdownDocsAsWritten(t *testing.T) {
+	r := &Report{Title: "t", Sections: []*Section{{
+		ID: "s", Title: "dns", Doc: `A byte outside UTF-8 is stored as \xNN.`,
+		Tables: []*Table{{ID: "t", Title: "names", Doc: `Names as \xNN text.`, Total: -1,
+			Columns: []Column{{Name: "name"}}, Rows: [][]any{{`a\x41`}}}},
+	}}}
+	var m bytes.Buffer
+	if err := WriteMarkdown(&m, r); err != nil {
+		t.Fatal(err)
+	}
+	out := m.String()
+	for _, want := range []string{`stored as \\xNN.`, `Names as \\xNN text.`, `| a\\\\x41 |`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `\\\\xNN`) {
+		t.Errorf("a doc's backslash doubled:\n%s", out)
+	}
+}

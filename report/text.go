@@ -31,7 +31,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(bw, " · ranked tables keep the top %d rows · made by %s\n", r.Top, MDText(r.Tool))
 	for _, s := range r.Sections {
-		fmt.Fprintf(bw, "\n## %s\n\n%s\n", MDText(s.Title), MDText(s.Doc))
+		fmt.Fprintf(bw, "\n## %s\n\n%s\n", MDText(s.Title), mdDoc(s.Doc))
 		if s.Note != "" {
 			fmt.Fprintf(bw, "\n**%s**\n", MDText(s.Note))
 		}
@@ -44,14 +44,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			mdTable(bw, t)
 		}
 		for _, c := range s.Charts {
-			fmt.Fprintf(bw, "\n### %s\n\n%s\n", MDText(c.Title), MDText(c.Doc))
+			fmt.Fprintf(bw, "\n### %s\n\n%s\n", MDText(c.Title), mdDoc(c.Doc))
 			if c.Data != nil {
 				fmt.Fprintf(bw, "\n%s:\n\n", MDText(c.Data.Title))
 				mdTable(bw, c.Data)
 			}
 		}
 		for _, t := range s.Tables {
-			fmt.Fprintf(bw, "\n### %s\n\n%s\n\n", MDText(t.Title), MDText(t.Doc))
+			fmt.Fprintf(bw, "\n### %s\n\n%s\n\n", MDText(t.Title), mdDoc(t.Doc))
 			mdTable(bw, t)
 		}
 	}
@@ -102,8 +102,16 @@ const mdSpecial = "\\`*_[]<>|&~!#"
 // control characters and invalid UTF-8 are escaped as query.Escape does
 // (so no line break can end a row), then every Markdown special character
 // is backslash-escaped, so the text shows literally.
-func MDText(s string) string {
-	s = query.Escape(s)
+func MDText(s string) string { return mdEscape(query.Escape(s)) }
+
+// mdDoc is MDText for pcapq's own explanations (section, chart and table
+// docs): written by us, their backslashes are text to show (a doc that
+// says a byte is stored as \xNN must show one backslash, not the two
+// query.Escape would make of it); controls are still escaped.
+func mdDoc(s string) string { return mdEscape(query.EscapeControls(strings.ReplaceAll(s, "\n", " "))) }
+
+// mdEscape backslash-escapes every Markdown special character of s.
+func mdEscape(s string) string {
 	if !strings.ContainsAny(s, mdSpecial) {
 		return s
 	}
