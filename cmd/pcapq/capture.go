@@ -377,7 +377,7 @@ func (s *liveSession) finishSegment(sum ingest.Summary) error {
 // packet and opens a new one under the same name.
 func (s *liveSession) rotate() error {
 	first := s.sink.row.FirstTs
-	if s.sink.row.Packets == 0 {
+	if s.sink.row.Timed == 0 {
 		first = time.Now().UnixNano()
 	}
 	s.srv.setDB(nil)

@@ -782,7 +782,13 @@ func TestLiveRotate(t *testing.T) {
 	db := filepath.Join(dir, "live.duckdb")
 	cp := n.startCapture(t, db, "--rotate", "2s")
 	stop := n.pinger(t, "0.05")
+	// A query that would run for minutes does not hold up the rotation:
+	// it is cancelled, and says why.
+	long := start(t, nsPcapqCmd(t, "", "query", "-d", db, "SELECT sum(x) FROM range(1000000000000) t(x)"))
 	time.Sleep(5 * time.Second)
+	if code := long.wait(t, 10*time.Second); code == 0 || !strings.Contains(long.err.String(), "--rotate") {
+		t.Errorf("a query running across a rotation: exit %d, %q; want it cancelled, saying why", code, long.err.String())
+	}
 	stop()
 	time.Sleep(500 * time.Millisecond)
 	cp.cmd.Process.Signal(os.Interrupt)

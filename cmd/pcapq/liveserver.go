@@ -79,6 +79,11 @@ type liveServer struct {
 
 	mu sync.RWMutex // held for reading while a query runs
 	db *query.DB    // nil while the database is being rotated
+	// gen is cancelled when db is replaced: queries on it are cancelled
+	// rather than waited for, so that a long query does not hold up
+	// --rotate (and with it the capture's commits). Read under mu.
+	gen       context.Context
+	genCancel context.CancelFunc
 	// page is the connection of the page of capture --serve (pageSource),
 	// opened at its first query; setDB closes it.
 	page *query.DB
@@ -110,16 +115,24 @@ func listenLive(dbPath string) (*liveServer, error) {
 	}
 	s := &liveServer{ln: ln, sock: sock}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.gen, s.genCancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
 
-// setDB makes db (nil: none, while rotating) the database queries run on,
-// once the queries running on the previous one are done.
+// errRotated is what a query running when the capture moved to a new
+// database file gets.
+var errRotated = errors.New("the capture moved on to a new database file (--rotate) while this query ran: run it again")
+
+// setDB makes db (nil: none, while rotating) the database queries run on.
+// Queries running on the previous one are cancelled (they fail with
+// errRotated) and waited for.
 func (s *liveServer) setDB(db *query.DB) error {
+	s.genCancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen, s.genCancel = context.WithCancel(context.Background())
 	var err error
 	if s.page != nil {
 		err = s.page.Close()
@@ -158,7 +171,21 @@ func (p pageSource) Query(ctx context.Context, q string, args ...any) (*sql.Rows
 	if err := s.page.CheckReadOnly(ctx, q); err != nil {
 		return nil, err
 	}
-	return s.page.Query(ctx, q, args...)
+	ctx = s.untilRotated(ctx)
+	rows, err := s.page.Query(ctx, q, args...)
+	if err != nil && s.gen.Err() != nil {
+		return nil, errRotated
+	}
+	return rows, err
+}
+
+// untilRotated returns ctx, also cancelled when the database is replaced
+// (setDB). Call with mu held for reading.
+func (s *liveServer) untilRotated(ctx context.Context) context.Context {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.gen, cancel)
+	context.AfterFunc(ctx, func() { stop() })
+	return ctx
 }
 
 func (s *liveServer) accept() {
@@ -245,6 +272,14 @@ func (s *liveServer) serve(c *net.UnixConn) {
 	if s.db == nil {
 		fail(errors.New("the capture is between two database files (--rotate): try again"))
 		return
+	}
+	ctx = s.untilRotated(ctx)
+	gen := s.gen
+	fail = func(err error) {
+		if gen.Err() != nil {
+			err = errRotated
+		}
+		fw.frame(frameError, []byte(err.Error()))
 	}
 	rd, err := s.db.NewReader(ctx)
 	if err != nil {
