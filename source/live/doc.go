@@ -20,11 +20,12 @@
 // few packets, and about half the rate of small packets held without
 // drops on this machine (benchmarks/RESULTS.md). After Stop, Next
 // returns what the kernel holds (the block being filled comes at the
-// kernel's next block timer, before any timeout). The BPF expression is compiled by libpcap and run in the kernel. Cut ends one
-// pipeline run without ending the capture (rotation). Stats returns
-// libpcap's counters (received, dropped by the kernel, dropped by the
-// interface), polled by the reading goroutine once a second because
-// pcap_stats must not race with pcap_next_ex.
+// kernel's next block timer, before any timeout). The BPF expression is
+// compiled by libpcap and run in the kernel. Cut ends one pipeline run
+// without ending the capture (rotation). Stats returns libpcap's counters
+// (received, dropped by the kernel, dropped by the interface), polled by
+// the reading goroutine once a second because pcap_stats must not race
+// with pcap_next_ex.
 //
 // With Options.Pcapng set, every packet is also written as pcapng (one
 // section, one interface with nanosecond timestamps and the filter, an
