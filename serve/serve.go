@@ -24,6 +24,14 @@ type Source interface {
 	Query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
+// Explainer is a Source that may cancel a query of its own accord (pcapq
+// capture --serve does when --rotate replaces its database). The server
+// calls Explain with a console query's error, under Options.Lock, and
+// shows what it returns.
+type Explainer interface {
+	Explain(err error) error
+}
+
 // Options configure a Server.
 type Options struct {
 	Report       report.Options // what the report shows
@@ -287,10 +295,14 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	start := s.now()
 	var res Result
 	err := s.use(func() error {
-		if err := CheckReadOnly(ctx, s.src, req.SQL); err != nil {
-			return err
+		err := CheckReadOnly(ctx, s.src, req.SQL)
+		if err == nil {
+			err = s.run(ctx, req.SQL, &res)
 		}
-		return s.run(ctx, req.SQL, &res)
+		if e, ok := s.src.(Explainer); ok && err != nil {
+			err = e.Explain(err)
+		}
+		return err
 	})
 	res.ElapsedMS = s.now().Sub(start).Milliseconds()
 	switch {

@@ -123,7 +123,7 @@ func listenLive(dbPath string) (*liveServer, error) {
 
 // errRotated is what a query running when the capture moved to a new
 // database file gets.
-var errRotated = errors.New("the capture moved on to a new database file (--rotate) while this query ran: run it again")
+var errRotated = errors.New("the capture moved on to a new database file (--rotate) while this query ran: try again")
 
 // setDB makes db (nil: none, while rotating) the database queries run on.
 // Queries running on the previous one are cancelled (they fail with
@@ -171,12 +171,17 @@ func (p pageSource) Query(ctx context.Context, q string, args ...any) (*sql.Rows
 	if err := s.page.CheckReadOnly(ctx, q); err != nil {
 		return nil, err
 	}
-	ctx = s.untilRotated(ctx)
-	rows, err := s.page.Query(ctx, q, args...)
-	if err != nil && s.gen.Err() != nil {
-		return nil, errRotated
+	return s.page.Query(s.untilRotated(ctx), q, args...)
+}
+
+// Explain says why a query failed when the capture cancelled it to move
+// to a new database file (serve.Explainer; called under mu, so s.gen is
+// the one the query ran under).
+func (p pageSource) Explain(err error) error {
+	if err != nil && p.s.gen.Err() != nil {
+		return errRotated
 	}
-	return rows, err
+	return err
 }
 
 // untilRotated returns ctx, also cancelled when the database is replaced
