@@ -117,19 +117,25 @@ func TestSYNFloodWorkerInvariance(t *testing.T) {
 // A record whose time field is no time gets a NULL packets.ts in DuckDB,
 // a bad_timestamp warning, and the capture's times are the others'.
 func TestBadTimestampIsNull(t *testing.T) {
-	le := binary.LittleEndian
-	b := pcapHeader()
-	for i, frac := range []uint32{500000, 1_234_567, 999999} {
-		b = le.AppendUint32(b, uint32(1_500_000_000+i))
-		b = le.AppendUint32(b, frac)
-		b = le.AppendUint32(b, 60)
-		b = le.AppendUint32(b, 60)
-		b = append(b, make([]byte, 60)...)
+	// ingest ingests a pcap of 60-byte records at seconds 1.5e9, +1, ...
+	// with these fractions (microseconds), into a new database.
+	ingest := func(name string, fracs ...uint32) string {
+		le := binary.LittleEndian
+		b := pcapHeader()
+		for i, frac := range fracs {
+			b = le.AppendUint32(b, uint32(1_500_000_000+i))
+			b = le.AppendUint32(b, frac)
+			b = le.AppendUint32(b, 60)
+			b = le.AppendUint32(b, 60)
+			b = append(b, make([]byte, 60)...)
+		}
+		db := filepath.Join(t.TempDir(), "t.duckdb")
+		if code, _, stderr := pcapqRun(t, "ingest", "-q", writeTemp(t, name, b), "-o", db); code != 0 {
+			t.Fatal(stderr)
+		}
+		return db
 	}
-	db := filepath.Join(t.TempDir(), "t.duckdb")
-	if code, _, stderr := pcapqRun(t, "ingest", "-q", writeTemp(t, "ts.pcap", b), "-o", db); code != 0 {
-		t.Fatal(stderr)
-	}
+	db := ingest("ts.pcap", 500000, 1_234_567, 999999)
 	got := queryCSV(t, db, "SELECT string_agg(coalesce(epoch_ns(ts)::VARCHAR, 'NULL'), ' ' ORDER BY frame) FROM packets")
 	if want := "1500000000500000000 NULL 1500000002999999000"; got != want {
 		t.Errorf("packets.ts %q, want %q", got, want)
@@ -141,19 +147,8 @@ func TestBadTimestampIsNull(t *testing.T) {
 	}
 
 	// No packet with a time: the capture's times are NULL, not 1970.
-	b = pcapHeader()
-	for i := 0; i < 2; i++ {
-		b = le.AppendUint32(b, uint32(1_500_000_000+i))
-		b = le.AppendUint32(b, 2_000_000)
-		b = le.AppendUint32(b, 60)
-		b = le.AppendUint32(b, 60)
-		b = append(b, make([]byte, 60)...)
-	}
-	db2 := filepath.Join(t.TempDir(), "t.duckdb")
-	if code, _, stderr := pcapqRun(t, "ingest", "-q", writeTemp(t, "ts2.pcap", b), "-o", db2); code != 0 {
-		t.Fatal(stderr)
-	}
-	got = queryCSV(t, db2, "SELECT packets || ' ' || (first_ts IS NULL) || ' ' || (last_ts IS NULL) || ' ' || (SELECT count(*) FROM warnings WHERE kind = 'bad_timestamp') FROM captures")
+	db = ingest("ts2.pcap", 2_000_000, 2_000_000)
+	got = queryCSV(t, db, "SELECT packets || ' ' || (first_ts IS NULL) || ' ' || (last_ts IS NULL) || ' ' || (SELECT count(*) FROM warnings WHERE kind = 'bad_timestamp') FROM captures")
 	if want := "2 true true 2"; got != want {
 		t.Errorf("no timed packet: packets, first_ts NULL, last_ts NULL, warnings %q, want %q", got, want)
 	}
