@@ -171,7 +171,8 @@ func (p *pipeline) collect(ctx context.Context, in <-chan *batch, out chan<- wri
 			c.warnNotWritten[w.Of] += w.NotWritten // the reader's own count
 			continue
 		}
-		c.addWarning(warnRow{offset: w.Offset, kind: w.Kind, detail: w.Detail})
+		// A warning about a record that became a packet names its frame.
+		c.addWarning(warnRow{frame: p.warnedFrames[w.Offset], offset: w.Offset, kind: w.Kind, detail: w.Detail})
 	}
 	for _, kind := range slices.Sorted(maps.Keys(c.warnNotWritten)) {
 		n := c.warnNotWritten[kind]

@@ -302,6 +302,10 @@ type pipeline struct {
 	// without one is tracked at it, so flows and timeouts go on in
 	// capture order.
 	lastTs int64
+	// warnedFrames maps the offset of each record the reader kept a
+	// warning about to its frame (at most MaxWarningsPerKind a kind):
+	// written by read, read by collect after the final batch.
+	warnedFrames map[int64]int64
 }
 
 func (p *pipeline) run(ctx context.Context) (Summary, error) {
@@ -462,6 +466,12 @@ func (p *pipeline) read(ctx context.Context, out chan<- *batch) error {
 				stopTicker()
 			}
 			return err
+		}
+		if rec.Warned {
+			if p.warnedFrames == nil {
+				p.warnedFrames = make(map[int64]int64)
+			}
+			p.warnedFrames[rec.Offset] = frame
 		}
 		frame++
 		if ticking {

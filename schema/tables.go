@@ -201,7 +201,7 @@ var Warnings = &Table{
 	Doc:  "Problems met while reading, decoding or reassembling, named as in Zeek's weird.log where Zeek has a name. At most 1000 rows of one kind are written per capture; past them one row of kind warnings_not_written per kind says in its detail how many more there were ('N more KIND warnings not written ...').",
 	Columns: []Column{
 		{"capture_id", tI32, "Capture the problem was met in."},
-		{"frame", tI64, "Frame number, NULL for problems not tied to one frame."},
+		{"frame", tI64, "Frame number (packets.frame) of the packet the problem is about; NULL for problems not tied to one packet (a block, the file, a record an ingest -f filter left out)."},
 		{"file_offset", tI64, "Byte offset in the uncompressed capture, where known."},
 		{"kind", tStr, "Problem name, e.g. truncated_record, unsupported_link_type, bad_ip_header_length."},
 		{"detail", tStr, "What was found, in words (input bytes are escaped)."},

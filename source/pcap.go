@@ -164,13 +164,14 @@ func (p *pcapReader) next(r *Record) error {
 		}
 		return p.err
 	}
+	r.Warned = false
 	if caplen > p.snaplen && p.snaplen != 0 && !p.warns.count("caplen_exceeds_snaplen") {
-		p.warns.add(off, "caplen_exceeds_snaplen",
+		r.Warned = p.warns.add(off, "caplen_exceeds_snaplen",
 			"record has %d captured bytes, more than the file snaplen %d", caplen, p.snaplen)
 	}
 	if caplen > origlen && !p.warns.count("caplen_exceeds_origlen") {
-		p.warns.add(off, "caplen_exceeds_origlen",
-			"record has %d captured bytes, more than its original length %d", caplen, origlen)
+		r.Warned = p.warns.add(off, "caplen_exceeds_origlen",
+			"record has %d captured bytes, more than its original length %d", caplen, origlen) || r.Warned
 	}
 	// A fraction of a second past a second is no time: tshark and tcpdump
 	// print its digits after the point ("1500000000.1234567").
@@ -187,7 +188,7 @@ func (p *pcapReader) next(r *Record) error {
 			if p.nano {
 				unit, most = "nanosecond", 999999999
 			}
-			p.warns.add(off, KindBadTimestamp, "record's %s field is %d, over %d; the time is stored as NULL", unit, frac, most)
+			r.Warned = p.warns.add(off, KindBadTimestamp, "record's %s field is %d, over %d; the time is stored as NULL", unit, frac, most) || r.Warned
 		}
 	}
 	r.CapLen = int(caplen)

@@ -333,11 +333,17 @@ func TestPcapSnaplenZero(t *testing.T) {
 
 // zeek-trunc-hdr.pcap: caplen 8 > snaplen 1. tcpdump and tshark read it.
 func TestPcapCaplenOverSnaplenWarns(t *testing.T) {
-	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1, 1, pcaptest.Rec{Data: pcaptest.Pkt(8, 0), OrigLen: 78}, pcaptest.Rec{Data: pcaptest.Pkt(4, 0), OrigLen: 2})
+	b := pcaptest.Pcap(true, pcapMicroBE, 2, 4, 1, 1, pcaptest.Rec{Data: pcaptest.Pkt(8, 0), OrigLen: 78}, pcaptest.Rec{Data: pcaptest.Pkt(4, 0), OrigLen: 2},
+		pcaptest.Rec{Data: pcaptest.Pkt(1, 0), OrigLen: 1})
 	rd := mustReader(t, b)
 	got, err := readAll(t, rd)
-	if err != io.EOF || len(got) != 2 || got[0].CapLen != 8 {
+	if err != io.EOF || len(got) != 3 || got[0].CapLen != 8 {
 		t.Fatalf("got %+v, err %v", got, err)
+	}
+	// Record.Warned marks the records a warning is about (the pipeline
+	// gives those warnings their frame).
+	if !got[0].Warned || !got[1].Warned || got[2].Warned {
+		t.Errorf("Warned %v %v %v, want true true false", got[0].Warned, got[1].Warned, got[2].Warned)
 	}
 	ws := rd.Warnings()
 	if !hasWarning(ws, "caplen_exceeds_snaplen") || !hasWarning(ws, "caplen_exceeds_origlen") {

@@ -256,13 +256,14 @@ func (p *pcapngReader) readPacket(r *Record, off int64, typ, length uint32) erro
 	if err := p.finish(off, length, fixed+int(caplen)); err != nil {
 		return err
 	}
+	r.Warned = false
 	if caplen > f.snaplen && f.snaplen != 0 && !p.warns.count("caplen_exceeds_snaplen") {
-		p.warns.add(off, "caplen_exceeds_snaplen",
+		r.Warned = p.warns.add(off, "caplen_exceeds_snaplen",
 			"packet has %d captured bytes, more than the interface %d snaplen %d", caplen, ifc, f.snaplen)
 	}
 	if caplen > origlen && !p.warns.count("caplen_exceeds_origlen") {
-		p.warns.add(off, "caplen_exceeds_origlen",
-			"packet has %d captured bytes, more than its original length %d", caplen, origlen)
+		r.Warned = p.warns.add(off, "caplen_exceeds_origlen",
+			"packet has %d captured bytes, more than its original length %d", caplen, origlen) || r.Warned
 	}
 	r.Ts, r.NoTs = 0, false
 	if t, ok := f.ns(ts); ok {
@@ -270,9 +271,9 @@ func (p *pcapngReader) readPacket(r *Record, off int64, typ, length uint32) erro
 	} else {
 		r.NoTs = true
 		if !p.warns.count(KindBadTimestamp) {
-			p.warns.add(off, KindBadTimestamp,
+			r.Warned = p.warns.add(off, KindBadTimestamp,
 				"timestamp of %d units of %s (if_tsoffset %d s) on interface %d is outside 1677-09-21..2262-04-11, what packets.ts holds; stored as NULL",
-				ts, f.resolution(), f.tsOffset, ifc)
+				ts, f.resolution(), f.tsOffset, ifc) || r.Warned
 		}
 	}
 	r.CapLen = int(caplen)
@@ -311,6 +312,7 @@ func (p *pcapngReader) readSPB(r *Record, off int64, length uint32) error {
 		return err
 	}
 	r.Ts, r.NoTs = 0, true // a simple packet block has no timestamp
+	r.Warned = false
 	r.CapLen = int(caplen)
 	r.OrigLen = int(origlen)
 	r.Iface = 0

@@ -206,9 +206,11 @@ func (w *warnings) count(kind string) bool {
 	return false
 }
 
-func (w *warnings) add(off int64, kind, format string, args ...any) {
+// add keeps a warning unless its kind is full; it reports whether it kept
+// it.
+func (w *warnings) add(off int64, kind, format string, args ...any) bool {
 	if w.count(kind) {
-		return
+		return false
 	}
 	if w.kept == nil {
 		w.kept = make(map[string]int)
@@ -216,6 +218,7 @@ func (w *warnings) add(off int64, kind, format string, args ...any) {
 	}
 	w.kept[kind]++
 	w.list = append(w.list, Warning{Offset: off, Kind: kind, Detail: fmt.Sprintf(format, args...)})
+	return true
 }
 
 // get returns the warnings kept, then one KindWarningsNotWritten warning

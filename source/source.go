@@ -15,7 +15,10 @@ type Record struct {
 	Iface    int    // pcapng interface index (0 for pcap)
 	LinkType uint32 // link type of the record's interface
 	Offset   int64  // byte offset of the record (its block, for pcapng) in the uncompressed stream; -1 when there is none (a live capture not written to a file)
-	Data     []byte
+	// Warned: the reader kept a warning about this record (in Warnings,
+	// at Offset), so that the pipeline can give it the record's frame.
+	Warned bool
+	Data   []byte
 }
 
 // Reader reads packet records from one source: a capture file or stream

@@ -30,6 +30,9 @@ func TestBadTimestamps(t *testing.T) {
 			}
 			var bad []int64
 			for i, r := range got {
+				if r.Warned != (tc.Want[i] < 0) {
+					t.Errorf("record %d: Warned %v, want it on the records with a warning", i, r.Warned)
+				}
 				if tc.Want[i] < 0 {
 					bad = append(bad, r.Offset)
 					if !r.NoTs || r.Ts != 0 {

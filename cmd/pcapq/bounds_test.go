@@ -115,11 +115,14 @@ func TestSYNFloodWorkerInvariance(t *testing.T) {
 }
 
 // A record whose time field is no time gets a NULL packets.ts in DuckDB,
-// a bad_timestamp warning, and the capture's times are the others'.
+// a bad_timestamp warning naming its frame, and the capture's times are
+// the others'. With ingest -f the warning names the frame the filter gave
+// the record, or none when the filter left the record out.
 func TestBadTimestampIsNull(t *testing.T) {
 	// ingest ingests a pcap of 60-byte records at seconds 1.5e9, +1, ...
-	// with these fractions (microseconds), into a new database.
-	ingest := func(name string, fracs ...uint32) string {
+	// with these fractions (microseconds), into a new database; record i
+	// begins with the byte i+1 (ether[0], for filters).
+	ingest := func(name string, fracs []uint32, args ...string) string {
 		le := binary.LittleEndian
 		b := pcapHeader()
 		for i, frac := range fracs {
@@ -127,30 +130,43 @@ func TestBadTimestampIsNull(t *testing.T) {
 			b = le.AppendUint32(b, frac)
 			b = le.AppendUint32(b, 60)
 			b = le.AppendUint32(b, 60)
-			b = append(b, make([]byte, 60)...)
+			b = append(b, byte(i+1))
+			b = append(b, make([]byte, 59)...)
 		}
 		db := filepath.Join(t.TempDir(), "t.duckdb")
-		if code, _, stderr := pcapqRun(t, "ingest", "-q", writeTemp(t, name, b), "-o", db); code != 0 {
+		if code, _, stderr := pcapqRun(t, append([]string{"ingest", "-q", writeTemp(t, name, b), "-o", db}, args...)...); code != 0 {
 			t.Fatal(stderr)
 		}
 		return db
 	}
-	db := ingest("ts.pcap", 500000, 1_234_567, 999999)
+	bad := []uint32{500000, 1_234_567, 999999}
+	db := ingest("ts.pcap", bad)
 	got := queryCSV(t, db, "SELECT string_agg(coalesce(epoch_ns(ts)::VARCHAR, 'NULL'), ' ' ORDER BY frame) FROM packets")
 	if want := "1500000000500000000 NULL 1500000002999999000"; got != want {
 		t.Errorf("packets.ts %q, want %q", got, want)
 	}
-	// The reader's warning names the record by its offset (packets.file_offset).
-	got = queryCSV(t, db, "SELECT epoch_ns(first_ts) || ' ' || epoch_ns(last_ts) || ' ' || (SELECT string_agg(p.frame::VARCHAR, ',') FROM warnings w JOIN packets p USING (capture_id, file_offset) WHERE kind = 'bad_timestamp') FROM captures")
-	if want := "1500000000500000000 1500000002999999000 2"; got != want {
-		t.Errorf("captures times and warning %q, want %q", got, want)
+	// The reader's warning names the record by its frame and its offset
+	// (packets.file_offset).
+	got = queryCSV(t, db, "SELECT epoch_ns(first_ts) || ' ' || epoch_ns(last_ts) || ' ' || (SELECT string_agg(w.frame || '=' || p.frame, ',') FROM warnings w JOIN packets p USING (capture_id, file_offset) WHERE kind = 'bad_timestamp') FROM captures")
+	if want := "1500000000500000000 1500000002999999000 2=2"; got != want {
+		t.Errorf("captures times and warning frame=packet frame %q, want %q", got, want)
+	}
+	for _, tc := range []struct{ filter, want string }{
+		{"ether[0] != 1", "1"},    // the first record left out: the bad one is frame 1
+		{"ether[0] != 2", "NULL"}, // the bad record left out: the warning stays, no frame
+	} {
+		db := ingest("ts-f.pcap", bad, "-f", tc.filter)
+		got := queryCSV(t, db, "SELECT coalesce(frame::VARCHAR, 'NULL') || ' ' || (SELECT count(*) FROM packets) FROM warnings WHERE kind = 'bad_timestamp'")
+		if want := tc.want + " 2"; got != want {
+			t.Errorf("-f %q: warning frame, packets %q, want %q", tc.filter, got, want)
+		}
 	}
 
 	// No packet with a time: the capture's times are NULL, not 1970.
-	db = ingest("ts2.pcap", 2_000_000, 2_000_000)
-	got = queryCSV(t, db, "SELECT packets || ' ' || (first_ts IS NULL) || ' ' || (last_ts IS NULL) || ' ' || (SELECT count(*) FROM warnings WHERE kind = 'bad_timestamp') FROM captures")
-	if want := "2 true true 2"; got != want {
-		t.Errorf("no timed packet: packets, first_ts NULL, last_ts NULL, warnings %q, want %q", got, want)
+	db = ingest("ts2.pcap", []uint32{2_000_000, 2_000_000})
+	got = queryCSV(t, db, "SELECT packets || ' ' || (first_ts IS NULL) || ' ' || (last_ts IS NULL) || ' ' || (SELECT string_agg(frame::VARCHAR, '+' ORDER BY frame) FROM warnings WHERE kind = 'bad_timestamp') FROM captures")
+	if want := "2 true true 1+2"; got != want {
+		t.Errorf("no timed packet: packets, first_ts NULL, last_ts NULL, warning frames %q, want %q", got, want)
 	}
 }
 
