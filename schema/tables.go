@@ -89,7 +89,7 @@ var Packets = &Table{
 		{"tcp_seq", tU32, "Raw TCP sequence number as on the wire (tshark's tcp.seq_raw)."},
 		{"tcp_ack", tU32, "Raw TCP acknowledgement number (tcp.ack_raw)."},
 		{"tcp_win", tU16, "Raw TCP window field, not scaled."},
-		{"payload_len", tI32, "Transport payload bytes per the IP/TCP/UDP headers (tshark's tcp.len), Ethernet padding excluded."},
+		{"payload_len", tI32, "Transport payload bytes per the IP/TCP/UDP headers (tshark's tcp.len), Ethernet padding excluded. 0 when the TCP header length field is bogus (under 20 bytes or past the segment: a bad_TCP_header_len warning); tshark then still counts tcp.len from the bogus length when the segment holds it."},
 		{"icmp_type", tU8, "ICMP or ICMPv6 type."},
 		{"icmp_code", tU8, "ICMP or ICMPv6 code."},
 		{"flow_id", tI64, "Flow the frame belongs to (flows.flow_id); NULL when flow tracking is off or the frame has no transport. IP fragments are reassembled: the frame completing a datagram carries its flow_id, the other fragments NULL."},
