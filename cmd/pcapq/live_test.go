@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/internal/testenv"
 	"github.com/pcapq/pcapq/query"
 	"github.com/pcapq/pcapq/schema"
@@ -499,6 +503,15 @@ func TestLiveEndings(t *testing.T) {
 			began := time.Now()
 			p := n.startCapture(t, db, append([]string{"-w", raw}, tc.args...)...)
 			if tc.end != nil {
+				// The capture's ring: blocks (TPACKET_V3) unless
+				// --immediate-mode (TPACKET_V2).
+				want := unix.TPACKET_V3
+				if slices.Contains(tc.args, "--immediate-mode") {
+					want = unix.TPACKET_V2
+				}
+				if got, err := pcaptest.RingVersions(p.cmd.Process.Pid); err != nil || len(got) != 1 || got[0] != want {
+					t.Errorf("ring versions %v (%v), want [%d]", got, err, want)
+				}
 				tc.end(p)
 			}
 			if code := p.wait(t, tc.within); code != 0 {

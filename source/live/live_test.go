@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/pcapq/pcapq/internal/pcaptest"
 	"github.com/pcapq/pcapq/internal/testenv"
 	"github.com/pcapq/pcapq/source"
 )
@@ -165,8 +168,8 @@ func TestDevicesAndErrors(t *testing.T) {
 // io.EOF; Stats agree with what Next returned. In both delivery modes, and
 // with the Stop right after the last packet: a buffered capture's kernel
 // hands over the block being filled up to pollInterval later, and nothing
-// follows to push it out (eight trials, as whether a poll times out first
-// depends on the kernel timer's phase).
+// follows to push it out (eight trials: each Stop lands at another point
+// of the kernel's block timer).
 func TestStopDrainsBuffer(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "capturing on lo needs root")
@@ -284,5 +287,31 @@ func TestInterruptEndsIdleCapture(t *testing.T) {
 	}
 	if !src.(*Source).Stopped() {
 		t.Error("not Stopped after Interrupt")
+	}
+}
+
+// The default capture reads a TPACKET_V3 ring (blocks, as tcpdump -w);
+// Immediate a TPACKET_V2 one (libpcap's immediate mode). The ring's
+// version is read from the socket, as libpcap reports it nowhere.
+func TestDeliveryMode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.Missing(t, "capturing on lo needs root")
+	}
+	for _, tc := range []struct {
+		immediate bool
+		want      int
+	}{{false, unix.TPACKET_V3}, {true, unix.TPACKET_V2}} {
+		src, err := Open(Options{Interface: "lo", Filter: "udp dst port 47125", Immediate: tc.immediate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pcaptest.RingVersions(os.Getpid())
+		src.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("Immediate %v: packet socket ring versions %v, want [%d]", tc.immediate, got, tc.want)
+		}
 	}
 }
